@@ -1,0 +1,1 @@
+"""MemberSync: course access derived from what people bought."""

@@ -1,0 +1,126 @@
+"""People and what they bought: members, orders, subscriptions, memberships.
+
+These are *sources*: events update them, and a member's access is derived from them (sync/reconciler.py).
+Nothing here decides access by itself.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from membersync.access.sources import MEMBERSHIP_STATUSES, SUBSCRIPTION_STATUSES
+from membersync.catalog.models import Plan
+
+
+class Member(models.Model):
+    external_id = models.CharField(max_length=64, unique=True, help_text="WordPress user id (or a name of yours)")
+    email = models.EmailField(blank=True, db_index=True)
+    name = models.CharField(max_length=200, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="member"
+    )
+    created_at = models.DateTimeField()
+
+    def __str__(self):
+        return self.name or self.email or self.external_id
+
+
+class Subscription(models.Model):
+    """A WooCommerce subscription as the store last described it."""
+
+    external_id = models.CharField(max_length=64, unique=True)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="subscriptions")
+    plans = models.ManyToManyField(Plan, blank=True, related_name="subscriptions")
+    status = models.CharField(max_length=16, choices=[(s, s) for s in SUBSCRIPTION_STATUSES])
+    status_since = models.DateTimeField()
+    start = models.DateTimeField()
+    trial_end = models.DateTimeField(null=True, blank=True)
+    next_payment = models.DateTimeField(null=True, blank=True)
+    end = models.DateTimeField(null=True, blank=True)
+    # The store's own modification time of the state last applied: an older update is stale.
+    store_modified_at = models.DateTimeField()
+    switched_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self):
+        return f"subscription {self.external_id} ({self.status})"
+
+
+class SubscriptionChange(models.Model):
+    """Every state of a subscription that was applied, in order: its history."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="changes")
+    at = models.DateTimeField()
+    status = models.CharField(max_length=16)
+    trial_end = models.DateTimeField(null=True, blank=True)
+    next_payment = models.DateTimeField(null=True, blank=True)
+    end = models.DateTimeField(null=True, blank=True)
+    event = models.ForeignKey("sync.Event", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class Order(models.Model):
+    COMPLETED = "completed"
+    REFUNDED = "refunded"
+
+    external_id = models.CharField(max_length=64, unique=True)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=16, choices=[(COMPLETED, COMPLETED), (REFUNDED, REFUNDED)])
+    completed_at = models.DateTimeField()
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"order {self.external_id}"
+
+
+BASE_STATUSES = ("active", "complimentary", "cancelled", "expired")
+
+
+class Membership(models.Model):
+    """A user membership. `base_status`, `ended_at`, pauses and the linked subscription are what events set;
+    `status` is the derived status at `status_at`, kept for lists and filters (the reconciler refreshes it)."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="memberships")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="memberships")
+    external_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    start = models.DateTimeField()
+    base_status = models.CharField(max_length=16, choices=[(s, s) for s in BASE_STATUSES], default="active")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=200, blank=True)
+    trial_end = models.DateTimeField(null=True, blank=True)
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="memberships"
+    )
+    last_subscription = models.ForeignKey(
+        Subscription,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the subscription it followed before it was unlinked",
+    )
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="memberships")
+    status = models.CharField(max_length=16, choices=[(s, s) for s in MEMBERSHIP_STATUSES], default="active")
+    status_rule = models.CharField(max_length=300, blank=True)
+    status_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "plan"]), models.Index(fields=["status"])]
+
+    def __str__(self):
+        return f"{self.member} in {self.plan} ({self.status})"
+
+
+class MembershipPause(models.Model):
+    """A paused interval. An admin pause, or a subscription's on-hold (starting after the plan's grace)."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="pauses")
+    start = models.DateTimeField()
+    end = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [models.Index(fields=["membership", "start"])]

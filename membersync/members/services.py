@@ -1,0 +1,213 @@
+"""Writes to members' sources: orders and the admin actions on memberships.
+
+Every public function here is one event: it is stored, applied and reconciled in one transaction
+(sync.services.event_apply), and refused with a ServiceError that changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from membersync import clock
+from membersync.access.sources import ACTIVE, CANCELLED, COMPLIMENTARY, DELAYED, EXPIRED, PAUSED
+from membersync.catalog.models import Plan
+from membersync.errors import ServiceError
+from membersync.sync.services import EventResult, event_apply
+
+from .models import Member, Membership, MembershipPause, Order
+
+ADMIN_CREATE_STATUSES = (ACTIVE, COMPLIMENTARY, PAUSED, CANCELLED, EXPIRED, DELAYED)
+
+
+def member_get_or_create(*, external_id: str, email: str = "", name: str = "") -> Member:
+    member, created = Member.objects.get_or_create(
+        external_id=str(external_id), defaults={"email": email, "name": name, "created_at": clock.now()}
+    )
+    return member
+
+
+def plan_get(external_id: str, *, field: str = "plan") -> Plan:
+    plan = Plan.objects.filter(external_id=str(external_id)).first()
+    if plan is None:
+        raise ServiceError("not_found", f"no plan with id {external_id!r}", field=field)
+    return plan
+
+
+def order_complete(
+    *, order_id: str, member_id: str, plan_id: str, actor: str, source: str = "admin", idempotency_key: str | None = None
+) -> EventResult:
+    """A one-off order was completed: it grants its plan from now."""
+
+    def apply(event) -> list[int]:
+        now = event.occurred_at
+        plan = plan_get(plan_id, field="order.plan")
+        existing = Order.objects.filter(external_id=str(order_id)).first()
+        if existing is not None:
+            if existing.status == Order.REFUNDED:
+                raise ServiceError("order_refunded", f"order {order_id} was refunded", field="order.id")
+            return []  # completed twice: the store resent it; the membership exists
+        member = member_get_or_create(external_id=member_id)
+        order = Order.objects.create(
+            external_id=str(order_id), member=member, plan=plan, status=Order.COMPLETED, completed_at=now
+        )
+        Membership.objects.create(member=member, plan=plan, start=now, order=order, created_at=now)
+        return [member.pk]
+
+    payload = {"order": {"id": order_id, "member": member_id, "plan": plan_id}}
+    return event_apply(kind="order.complete", payload=payload, actor=actor, source=source, apply=apply,
+                       idempotency_key=idempotency_key)
+
+
+def order_refund(*, order_id: str, actor: str, source: str = "admin", idempotency_key: str | None = None):
+    """A full refund cancels the membership the order granted."""
+
+    def apply(event) -> list[int]:
+        order = Order.objects.filter(external_id=str(order_id)).first()
+        if order is None:
+            raise ServiceError("not_found", f"no order with id {order_id!r}", field="id")
+        if order.status == Order.REFUNDED:
+            return []
+        order.status, order.refunded_at = Order.REFUNDED, event.occurred_at
+        order.save(update_fields=["status", "refunded_at"])
+        for membership in order.memberships.filter(ended_at__isnull=True):
+            _end(membership, CANCELLED, event.occurred_at, f"order {order.external_id} was refunded")
+        return [order.member_id]
+
+    return event_apply(kind="order.refund", payload={"id": order_id}, actor=actor, source=source, apply=apply,
+                       idempotency_key=idempotency_key)
+
+
+def membership_create(
+    *,
+    member_id: str,
+    plan_id: str,
+    actor: str,
+    status: str = ACTIVE,
+    start: datetime | None = None,
+    external_id: str | None = None,
+    source: str = "admin",
+) -> EventResult:
+    """An admin creates a membership. free_trial and pending_cancel are only ever set by a subscription."""
+
+    def apply(event) -> list[int]:
+        now = event.occurred_at
+        if status not in ADMIN_CREATE_STATUSES:
+            raise ServiceError(
+                "invalid_status",
+                f"an admin cannot create a membership with status {status!r}; "
+                f"choose one of {', '.join(ADMIN_CREATE_STATUSES)}",
+                field="membership.status",
+            )
+        begins = start or now
+        if status == DELAYED and begins <= now:
+            raise ServiceError("invalid_status", "a delayed membership needs a start in the future",
+                               field="membership.start")
+        plan = plan_get(plan_id, field="membership.plan")
+        if external_id and Membership.objects.filter(external_id=external_id).exists():
+            raise ServiceError("duplicate", f"membership {external_id!r} already exists", field="membership.id")
+        member = member_get_or_create(external_id=member_id)
+        membership = Membership.objects.create(
+            member=member, plan=plan, start=begins, external_id=external_id or None, created_at=now,
+            base_status=COMPLIMENTARY if status == COMPLIMENTARY else ACTIVE,
+        )
+        if status in (CANCELLED, EXPIRED):
+            _end(membership, status, begins, f"created as {status} by {actor}")
+        elif status == PAUSED:
+            MembershipPause.objects.create(membership=membership, start=begins, reason=f"created paused by {actor}")
+        return [member.pk]
+
+    payload = {"membership": {"id": external_id, "member": member_id, "plan": plan_id, "status": status,
+                              "start": start.isoformat() if start else None}}
+    return event_apply(kind="membership.create", payload=payload, actor=actor, source=source, apply=apply)
+
+
+def membership_find(*, membership_id: str | None = None, member_id: str | None = None,
+                    plan_id: str | None = None) -> Membership:
+    """By its own id, or by member and plan (her newest membership in that plan)."""
+    if membership_id is not None:
+        found = Membership.objects.filter(external_id=str(membership_id)).first()
+        if found is None and str(membership_id).isdigit():
+            found = Membership.objects.filter(pk=int(membership_id)).first()
+        if found is None:
+            raise ServiceError("not_found", f"no membership with id {membership_id!r}", field="id")
+        return found
+    if member_id is None or plan_id is None:
+        raise ServiceError("invalid", "name the membership by id, or by member and plan", field="member")
+    found = (
+        Membership.objects.filter(member__external_id=str(member_id), plan__external_id=str(plan_id))
+        .order_by("-start", "-pk")
+        .first()
+    )
+    if found is None:
+        raise ServiceError("not_found", f"{member_id} has no membership in plan {plan_id}", field="plan")
+    return found
+
+
+def _admin_action(kind: str, action, *, actor: str, source: str, **ident) -> EventResult:
+    def apply(event) -> list[int]:
+        membership = membership_find(**ident)
+        if membership.subscription_id is not None:
+            raise ServiceError(
+                "subscription_tied",
+                f"this membership follows subscription {membership.subscription.external_id}: "
+                "pause, resume and cancel it through the subscription",
+                field="membership",
+            )
+        action(membership, event.occurred_at, actor)
+        return [membership.member_id]
+
+    payload = {k: v for k, v in ident.items() if v is not None}
+    return event_apply(kind=kind, payload=payload, actor=actor, source=source, apply=apply)
+
+
+def membership_pause(*, actor: str, source: str = "admin", **ident) -> EventResult:
+    def pause(membership: Membership, now: datetime, actor: str) -> None:
+        _require_current(membership, now, "paused")
+        if membership.pauses.filter(end__isnull=True).exists():
+            raise ServiceError("already_paused", "the membership is already paused", field="membership")
+        MembershipPause.objects.create(membership=membership, start=now, reason=f"paused by {actor}")
+
+    return _admin_action("membership.pause", pause, actor=actor, source=source, **ident)
+
+
+def membership_resume(*, actor: str, source: str = "admin", **ident) -> EventResult:
+    def resume(membership: Membership, now: datetime, actor: str) -> None:
+        updated = membership.pauses.filter(end__isnull=True, start__lte=now).update(end=now)
+        if not updated:
+            raise ServiceError("not_paused", "the membership is not paused", field="membership")
+
+    return _admin_action("membership.resume", resume, actor=actor, source=source, **ident)
+
+
+def membership_cancel(*, actor: str, source: str = "admin", **ident) -> EventResult:
+    def cancel(membership: Membership, now: datetime, actor: str) -> None:
+        _require_current(membership, now, "cancelled")
+        membership.pauses.filter(end__isnull=True).update(end=now)
+        _end(membership, CANCELLED, now, f"cancelled by {actor}")
+
+    return _admin_action("membership.cancel", cancel, actor=actor, source=source, **ident)
+
+
+def membership_delete(*, actor: str, source: str = "admin", **ident) -> EventResult:
+    """Delete the membership itself (its grants close; the ledger keeps their history)."""
+
+    def apply(event) -> list[int]:
+        membership = membership_find(**ident)
+        member_pk = membership.member_id
+        membership.delete()
+        return [member_pk]
+
+    payload = {k: v for k, v in ident.items() if v is not None}
+    return event_apply(kind="membership.delete", payload=payload, actor=actor, source=source, apply=apply)
+
+
+def _require_current(membership: Membership, now: datetime, verb: str) -> None:
+    if membership.ended_at is not None and membership.ended_at <= now:
+        raise ServiceError(
+            "not_active", f"a {membership.base_status} membership cannot be {verb}", field="membership"
+        )
+
+
+def _end(membership: Membership, status: str, at: datetime, why: str) -> None:
+    membership.base_status, membership.ended_at, membership.ended_by = status, at, why
+    membership.save(update_fields=["base_status", "ended_at", "ended_by"])

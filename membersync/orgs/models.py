@@ -1,0 +1,1 @@
+"""Organizations, seats and licenses (issue 4)."""

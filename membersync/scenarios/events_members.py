@@ -1,0 +1,108 @@
+"""Scenario events and checks for orders and memberships."""
+
+from __future__ import annotations
+
+from membersync.members import services
+from membersync.members.models import Member
+from membersync.members.selectors import membership_states
+from membersync.sync.selectors import member_courses, member_groups
+
+from .parsing import ScenarioError, parse_moment
+from .registry import Context, event, member_check
+
+
+def _fields(value: dict, allowed: set[str], required: set[str], where: str) -> dict:
+    if not isinstance(value, dict):
+        raise ScenarioError(f"{where} must be a mapping")
+    unknown = set(value) - allowed
+    if unknown:
+        raise ScenarioError(f"unknown key {sorted(unknown)[0]!r} in {where}")
+    missing = required - set(value)
+    if missing:
+        raise ScenarioError(f"{where} needs {sorted(missing)[0]!r}")
+    return value
+
+
+@event("order.complete", required=("order",))
+def order_complete(step: dict, ctx: Context):
+    order = _fields(step["order"], {"id", "member", "plan"}, {"id", "member", "plan"}, "order")
+    return services.order_complete(
+        order_id=str(order["id"]), member_id=str(order["member"]), plan_id=str(order["plan"]), actor=ctx.actor,
+        source="scenario",
+    )
+
+
+@event("order.refund", required=("id",))
+def order_refund(step: dict, ctx: Context):
+    return services.order_refund(order_id=str(step["id"]), actor=ctx.actor, source="scenario")
+
+
+@event("membership.create", required=("membership",))
+def membership_create(step: dict, ctx: Context):
+    m = _fields(step["membership"], {"id", "member", "plan", "status", "start"}, {"member", "plan"}, "membership")
+    return services.membership_create(
+        member_id=str(m["member"]),
+        plan_id=str(m["plan"]),
+        status=m.get("status", "active"),
+        start=parse_moment(m["start"], ctx.tz) if m.get("start") else None,
+        external_id=str(m["id"]) if m.get("id") is not None else None,
+        actor=ctx.actor,
+        source="scenario",
+    )
+
+
+def _ident(step: dict) -> dict:
+    if "id" in step:
+        return {"membership_id": str(step["id"])}
+    return {"member_id": str(step.get("member")), "plan_id": str(step.get("plan"))}
+
+
+IDENT = ("id", "member", "plan")
+
+
+@event("membership.pause", optional=IDENT)
+def membership_pause(step: dict, ctx: Context):
+    return services.membership_pause(actor=ctx.actor, source="scenario", **_ident(step))
+
+
+@event("membership.resume", optional=IDENT)
+def membership_resume(step: dict, ctx: Context):
+    return services.membership_resume(actor=ctx.actor, source="scenario", **_ident(step))
+
+
+@event("membership.cancel", optional=IDENT)
+def membership_cancel(step: dict, ctx: Context):
+    return services.membership_cancel(actor=ctx.actor, source="scenario", **_ident(step))
+
+
+@event("membership.delete", optional=(*IDENT, "with_subscription"))
+def membership_delete(step: dict, ctx: Context):
+    if step.get("with_subscription"):
+        from membersync.members.subscriptions import membership_delete_with_subscription
+
+        return membership_delete_with_subscription(actor=ctx.actor, source="scenario", **_ident(step))
+    return services.membership_delete(actor=ctx.actor, source="scenario", **_ident(step))
+
+
+@member_check("courses")
+def check_courses(member: Member | None, expected, ctx: Context):
+    found = sorted(member_courses(member)) if member else []
+    return [("courses", sorted(str(c) for c in expected or []), found)]
+
+
+@member_check("groups")
+def check_groups(member: Member | None, expected, ctx: Context):
+    found = sorted(member_groups(member)) if member else []
+    return [("groups", sorted(str(g) for g in expected or []), found)]
+
+
+@member_check("membership")
+def check_membership(member: Member | None, expected, ctx: Context):
+    if not isinstance(expected, dict):
+        raise ScenarioError("membership: expects a mapping of plan id to status")
+    states = membership_states(member, ctx.now) if member else {}
+    newest: dict[str, str] = {}
+    for pk in sorted(states):
+        plan_id, state = states[pk]
+        newest[plan_id] = state.status
+    return [(f"membership {plan}", str(status), newest.get(str(plan), "none")) for plan, status in expected.items()]

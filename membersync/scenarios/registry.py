@@ -1,0 +1,65 @@
+"""The events and checks a scenario file may use. Each capability registers its own (see events_*.py).
+
+An event handler gets the step's fields (plain values, dates already parsed) and a `Context`, and calls the
+same service the API, the admin and webhooks call. A check handler returns (expected, found) pairs to compare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+
+@dataclass
+class Context:
+    now: datetime
+    tz: ZoneInfo
+    actor: str = "scenario"  # "member:<id>" when the step has `as:`
+    as_member: str | None = None
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    handler: Callable[[dict, Context], object]
+    required: frozenset[str]
+    optional: frozenset[str] = field(default_factory=frozenset)
+
+
+EVENTS: dict[str, EventSpec] = {}
+# Events that a later capability adds: named here so the runner can say so instead of "unknown".
+LATER_EVENTS: dict[str, str] = {}
+MEMBER_CHECKS: dict[str, Callable] = {}
+ORG_CHECKS: dict[str, Callable] = {}
+
+
+def event(name: str, *, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()):
+    def register(handler):
+        EVENTS[name] = EventSpec(handler, frozenset(required), frozenset(optional))
+        return handler
+
+    return register
+
+
+def member_check(name: str):
+    def register(handler):
+        MEMBER_CHECKS[name] = handler
+        return handler
+
+    return register
+
+
+def org_check(name: str):
+    def register(handler):
+        ORG_CHECKS[name] = handler
+        return handler
+
+    return register
+
+
+for _name in ("subscription.update", "subscription.switch", "subscription.delete", "membership.link"):
+    LATER_EVENTS[_name] = "subscriptions are not built yet"
+for _name in ("org.create", "org.member", "org.remove", "seats.add", "seats.remove", "seats.assign", "seats.release",
+              "license.issue", "license.assign", "license.revoke"):
+    LATER_EVENTS[_name] = "organizations, seats and licenses are not built yet"

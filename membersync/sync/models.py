@@ -1,0 +1,144 @@
+"""Events in, the state of every grant, the ledger, the outbox of operations, and the built-in LMS table."""
+
+from django.db import models
+
+from membersync.members.models import Member
+
+
+class Event(models.Model):
+    """Everything that changed a source, stored before it is applied (in the same transaction).
+
+    `idempotency_key` recognises a duplicate delivery; `content_hash` tells a replay of the same content from a
+    changed one. A refused event is stored too, with its error, so nothing a store sends is silently dropped.
+    """
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    REFUSED = "refused"
+
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=64)  # "order.complete", "membership.pause", "subscription.update", ...
+    source = models.CharField(max_length=32)  # admin | webhook | api | scenario | portal | cli
+    actor = models.CharField(max_length=200)
+    payload = models.JSONField()
+    content_hash = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    outcome = models.CharField(max_length=16, default=APPLIED)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "occurred_at"])]
+
+    def __str__(self):
+        return f"{self.kind} by {self.actor} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Enrollment(models.Model):
+    """The built-in LMS: who is enrolled in which course, group, or group leadership, and since when.
+
+    `access_from` is what LearnDash calls course_<id>_access_from: lesson drip and course expiry count from it.
+    A suspended enrollment keeps it; a resumed one has it pushed back by the suspended time.
+    """
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="enrollments")
+    target_kind = models.CharField(max_length=16)
+    target_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, default=ACTIVE)
+    access_from = models.DateTimeField()
+    suspended_since = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "target_kind", "target_id"], name="enrollment_unique_target")
+        ]
+
+    def __str__(self):
+        return f"{self.member} in {self.target_kind} {self.target_id} ({self.status})"
+
+
+class MemberAccess(models.Model):
+    """Per member: when access was last computed and when it next changes by itself (the worker wakes it then)."""
+
+    member = models.OneToOneField(Member, on_delete=models.CASCADE, primary_key=True, related_name="access")
+    computed_at = models.DateTimeField()
+    next_change_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+
+class GrantRecord(models.Model):
+    """The last recorded state of each grant, so that the reconciler writes the ledger only on a change."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="grant_records")
+    key = models.CharField(max_length=200)
+    target_kind = models.CharField(max_length=16)
+    target_id = models.CharField(max_length=64)
+    source_kind = models.CharField(max_length=16)
+    source_id = models.CharField(max_length=64)
+    state = models.CharField(max_length=16)  # pending | open | suspended | closed
+    opens_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "key"], name="grant_record_unique_key")]
+
+
+class LedgerEntry(models.Model):
+    """Append-only: every grant opened, suspended, resumed or closed, when, why, and who caused it."""
+
+    OPENED = "opened"
+    SUSPENDED = "suspended"
+    RESUMED = "resumed"
+    CLOSED = "closed"
+    SCHEDULED = "scheduled"
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="ledger")
+    at = models.DateTimeField(help_text="when the change took effect")
+    recorded_at = models.DateTimeField()
+    action = models.CharField(max_length=16)
+    grant_key = models.CharField(max_length=200)
+    target_kind = models.CharField(max_length=16)
+    target_id = models.CharField(max_length=64)
+    source_kind = models.CharField(max_length=16)
+    source_id = models.CharField(max_length=64)
+    reason = models.CharField(max_length=400)
+    cause = models.CharField(max_length=200, help_text="the event or schedule that led to the change")
+    actor = models.CharField(max_length=200)
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["member", "target_kind", "target_id"])]
+        verbose_name_plural = "ledger entries"
+
+
+class Operation(models.Model):
+    """The outbox: an operation for a sink, leased by a worker, retried with backoff until done or dead.
+
+    `changes` is a list of {"action": enroll|suspend|resume|unenroll, "target_kind", "target_id",
+    "access_from"}: each is a statement of the state wanted, so applying it twice changes nothing.
+    """
+
+    PENDING = "pending"
+    DONE = "done"
+    DEAD = "dead"
+
+    sink = models.CharField(max_length=32, default="builtin")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="operations")
+    changes = models.JSONField()
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=16, default=PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    leased_until = models.DateTimeField(null=True, blank=True)
+    leased_by = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]

@@ -1,0 +1,279 @@
+"""The level-triggered reconciler: from sources to grants, ledger entries and operations for the sinks.
+
+It works from state, not from the event that woke it: run it any number of times at the same moment and the
+second run changes nothing. Every path (an event, the worker's wake-ups, a full resync) goes through
+`members_reconcile`, one batch of members at a time, with bulk reads and bulk writes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+
+from membersync import clock
+from membersync.access.grants import CLOSED, OPEN, PENDING, SUSPENDED, Grant, access_at, grants_from_window, next_change
+
+from .models import Enrollment, GrantRecord, LedgerEntry, MemberAccess, Operation
+from .sources import load_sources
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why the reconciler ran: what the ledger records as cause and actor."""
+
+    description: str
+    actor: str
+    event_id: int | None = None
+
+
+@dataclass
+class ReconcileReport:
+    members: int = 0
+    ledger_entries: int = 0
+    operations: int = 0
+    changes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # member pk -> list of change dicts: what was (or, in a dry run, would be) sent to the sinks
+    by_member: dict[int, list[dict]] = field(default_factory=dict)
+
+    def add(self, other: ReconcileReport) -> None:
+        self.members += other.members
+        self.ledger_entries += other.ledger_entries
+        self.operations += other.operations
+        for action, count in other.changes.items():
+            self.changes[action] += count
+        self.by_member.update(other.by_member)
+
+
+def members_reconcile(*, member_ids: list[int], now: datetime, cause: Cause, dry_run: bool = False) -> ReconcileReport:
+    """Bring these members' grants, ledger and enrollments in line with their sources at `now`."""
+    with transaction.atomic():
+        report = _reconcile(member_ids, now, cause, dry_run)
+        if dry_run:
+            transaction.set_rollback(True)
+    return report
+
+
+def member_grants(member_id: int, now: datetime) -> list[Grant]:
+    loaded = load_sources([member_id], now)
+    return [g for w in loaded.windows.get(member_id, []) for g in grants_from_window(w)]
+
+
+def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool) -> ReconcileReport:
+    report = ReconcileReport(members=len(member_ids))
+    loaded = load_sources(member_ids, now)
+    records = _grant_records(member_ids)
+    projected = _projected_enrollments(member_ids)
+
+    new_records: list[GrantRecord] = []
+    changed_records: list[GrantRecord] = []
+    vanished_records: list[int] = []
+    ledger: list[LedgerEntry] = []
+    operations: list[Operation] = []
+    access_rows: list[MemberAccess] = []
+
+    for member_id in member_ids:
+        windows = loaded.windows.get(member_id, [])
+        grants = [g for w in windows for g in grants_from_window(w)]
+        member_records = records.get(member_id, {})
+        seen: set[str] = set()
+        for grant in grants:
+            seen.add(grant.key)
+            state = grant.state_at(now)
+            record = member_records.get(grant.key)
+            if record is None:
+                record = GrantRecord(
+                    member_id=member_id,
+                    key=grant.key,
+                    target_kind=grant.target.kind,
+                    target_id=grant.target.id,
+                    source_kind=grant.source_kind,
+                    source_id=grant.source_id,
+                    state=state,
+                    opens_at=grant.opens,
+                    closes_at=grant.closes,
+                )
+                new_records.append(record)
+                ledger.extend(_transition(member_id, grant, None, state, now, cause))
+            elif record.state != state or record.opens_at != grant.opens or record.closes_at != grant.closes:
+                ledger.extend(_transition(member_id, grant, record.state, state, now, cause))
+                record.state, record.opens_at, record.closes_at = state, grant.opens, grant.closes
+                changed_records.append(record)
+        for key, record in member_records.items():
+            if key not in seen:
+                vanished_records.append(record.pk)
+                if record.state in (OPEN, SUSPENDED):
+                    ledger.append(_entry(member_id, record, LedgerEntry.CLOSED, now, "its source was deleted", cause))
+
+        desired = _desired_enrollments(grants, now)
+        changes = _enrollment_changes(desired, projected.get(member_id, {}))
+        if changes:
+            report.by_member[member_id] = changes
+            for change in changes:
+                report.changes[change["action"]] += 1
+            operations.append(
+                Operation(
+                    member_id=member_id,
+                    changes=changes,
+                    idempotency_key=f"builtin:{member_id}:{uuid.uuid4().hex}",
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+        access_rows.append(
+            MemberAccess(member_id=member_id, computed_at=now, next_change_at=next_change(windows, grants, now))
+        )
+
+    report.ledger_entries = len(ledger)
+    report.operations = len(operations)
+    if dry_run:
+        return report
+    GrantRecord.objects.bulk_create(new_records, batch_size=2000)
+    GrantRecord.objects.bulk_update(changed_records, ["state", "opens_at", "closes_at"], batch_size=2000)
+    if vanished_records:
+        GrantRecord.objects.filter(pk__in=vanished_records).delete()
+    LedgerEntry.objects.bulk_create(ledger, batch_size=2000)
+    Operation.objects.bulk_create(operations, batch_size=2000)
+    MemberAccess.objects.bulk_create(
+        access_rows,
+        update_conflicts=True,
+        unique_fields=["member"],
+        update_fields=["computed_at", "next_change_at"],
+        batch_size=2000,
+    )
+    for model, rows, fields in loaded.status_writes:
+        if rows:
+            model.objects.bulk_update(rows, fields, batch_size=2000)
+    return report
+
+
+def _grant_records(member_ids: list[int]) -> dict[int, dict[str, GrantRecord]]:
+    records: dict[int, dict[str, GrantRecord]] = defaultdict(dict)
+    for record in GrantRecord.objects.filter(member_id__in=member_ids):
+        records[record.member_id][record.key] = record
+    return records
+
+
+def _projected_enrollments(member_ids: list[int]) -> dict[int, dict[tuple[str, str], tuple]]:
+    """What the built-in LMS will hold once the operations already in the outbox are applied."""
+    state: dict[int, dict[tuple[str, str], tuple]] = defaultdict(dict)
+    rows = Enrollment.objects.filter(member_id__in=member_ids).values_list(
+        "member_id", "target_kind", "target_id", "status", "access_from", "suspended_since"
+    )
+    for member_id, kind, target_id, status, access_from, suspended_since in rows:
+        state[member_id][(kind, target_id)] = (status, access_from, suspended_since)
+    pending = Operation.objects.filter(member_id__in=member_ids, status=Operation.PENDING).order_by("pk")
+    for member_id, changes in pending.values_list("member_id", "changes"):
+        for change in changes:
+            key = (change["target_kind"], change["target_id"])
+            if change["action"] == "unenroll":
+                state[member_id].pop(key, None)
+            else:
+                state[member_id][key] = _enrollment_tuple(change)
+    return state
+
+
+def _enrollment_tuple(change: dict) -> tuple:
+    status = Enrollment.SUSPENDED if change["action"] == "suspend" else Enrollment.ACTIVE
+    since = change.get("suspended_since")
+    return (
+        status,
+        datetime.fromisoformat(change["access_from"]),
+        datetime.fromisoformat(since) if since else None,
+    )
+
+
+def _desired_enrollments(grants: list[Grant], now: datetime) -> dict[tuple[str, str], tuple]:
+    desired = {}
+    for target, access in access_at(grants, now).items():
+        if access.state == OPEN:
+            desired[(target.kind, target.id)] = (Enrollment.ACTIVE, access.access_from, None)
+        elif access.state == SUSPENDED:
+            desired[(target.kind, target.id)] = (Enrollment.SUSPENDED, access.access_from, access.suspended_since)
+    return desired
+
+
+def _enrollment_changes(desired: dict, actual: dict) -> list[dict]:
+    changes = []
+    for key in sorted(desired.keys() | actual.keys()):
+        want, have = desired.get(key), actual.get(key)
+        if want == have:
+            continue
+        kind, target_id = key
+        change = {"target_kind": kind, "target_id": target_id}
+        if want is None:
+            change["action"] = "unenroll"
+        else:
+            status, access_from, since = want
+            if status == Enrollment.SUSPENDED:
+                change["action"] = "suspend"
+                change["suspended_since"] = since.isoformat()
+            elif have is not None and have[0] == Enrollment.SUSPENDED:
+                change["action"] = "resume"
+            else:
+                change["action"] = "enroll"
+            change["access_from"] = access_from.isoformat()
+        changes.append(change)
+    return changes
+
+
+def _since(grant: Grant, state: str, now: datetime) -> datetime:
+    """When the grant entered its current state."""
+    if state == CLOSED and grant.closes is not None:
+        return grant.closes
+    if state == SUSPENDED:
+        return max(p.start for p in grant.suspensions if p.contains(now))
+    if state == OPEN:
+        resumed = [p.end for p in grant.suspensions if p.end is not None and p.end <= now]
+        return max([grant.opens, *resumed]) if grant.opens else now
+    return now
+
+
+def _transition(member_id: int, grant: Grant, before: str | None, after: str, now: datetime, cause: Cause):
+    """The ledger entries for a grant moving from `before` to `after` (before None: first seen)."""
+    if before == after:
+        # Same state, but its window moved (a pause pushed a drip or an end back): record the new schedule.
+        if after == PENDING and grant.opens is not None:
+            yield _entry(member_id, grant, LedgerEntry.SCHEDULED, now, f"now opens {grant.opens:%Y-%m-%d %H:%M}", cause)
+        return
+    at = _since(grant, after, now)
+    if after == PENDING:
+        when = f"opens {grant.opens:%Y-%m-%d %H:%M}" if grant.opens else "opens after the pause ends"
+        yield _entry(member_id, grant, LedgerEntry.SCHEDULED, now, f"{grant.why}; {when}", cause)
+    elif after == OPEN:
+        action = LedgerEntry.RESUMED if before == SUSPENDED else LedgerEntry.OPENED
+        yield _entry(member_id, grant, action, at, grant.why, cause)
+    elif after == SUSPENDED:
+        if before in (None, PENDING):
+            yield _entry(member_id, grant, LedgerEntry.OPENED, grant.opens or at, grant.why, cause)
+        pause = next(p for p in grant.suspensions if p.contains(now))
+        yield _entry(member_id, grant, LedgerEntry.SUSPENDED, at, pause.reason or "its source was paused", cause)
+    elif after == CLOSED:
+        if before in (OPEN, SUSPENDED) or (before in (None, PENDING) and grant.opens and grant.opens < at):
+            if before in (None, PENDING):
+                yield _entry(member_id, grant, LedgerEntry.OPENED, grant.opens, grant.why, cause)
+            yield _entry(member_id, grant, LedgerEntry.CLOSED, at, grant.close_reason or "its source ended", cause)
+
+
+def _entry(member_id: int, grant, action: str, at: datetime, reason: str, cause: Cause) -> LedgerEntry:
+    target_kind = grant.target.kind if isinstance(grant, Grant) else grant.target_kind
+    target_id = grant.target.id if isinstance(grant, Grant) else grant.target_id
+    return LedgerEntry(
+        member_id=member_id,
+        at=at,
+        recorded_at=clock.now(),
+        action=action,
+        grant_key=grant.key,
+        target_kind=target_kind,
+        target_id=target_id,
+        source_kind=grant.source_kind,
+        source_id=grant.source_id,
+        reason=reason[:400],
+        cause=cause.description[:200],
+        actor=cause.actor[:200],
+        event_id=cause.event_id,
+    )
+

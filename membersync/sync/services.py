@@ -1,0 +1,68 @@
+"""Events in: store first, then apply to the sources and reconcile the members they touch, in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from membersync import clock
+from membersync.errors import ServiceError
+
+from .models import Event
+from .reconciler import Cause, members_reconcile
+
+
+@dataclass(frozen=True)
+class EventResult:
+    event: Event
+    duplicate: bool = False
+
+
+def content_hash(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def event_apply(
+    *,
+    kind: str,
+    payload: dict,
+    actor: str,
+    source: str,
+    apply: Callable[[Event], Iterable[int]],
+    idempotency_key: str | None = None,
+) -> EventResult:
+    """Store the event, apply it (`apply` returns the pks of the members it touched) and reconcile them.
+
+    A duplicate idempotency key is recorded as a duplicate and applied no second time. A refused event
+    (ServiceError) changes nothing, is recorded with its error, and the error is raised to the caller.
+    """
+    now = clock.now()
+    digest = content_hash(payload)
+    key = idempotency_key or f"{source}:{kind}:{digest}:{now.isoformat()}:{uuid.uuid4().hex}"
+    fields = dict(kind=kind, source=source, actor=actor, payload=payload, content_hash=digest, occurred_at=now,
+                  received_at=now)
+    try:
+        with transaction.atomic():
+            if Event.objects.filter(idempotency_key=key).exists():
+                event = Event.objects.create(
+                    idempotency_key=f"{key}:duplicate:{uuid.uuid4().hex}", outcome=Event.DUPLICATE, **fields
+                )
+                return EventResult(event, duplicate=True)
+            event = Event.objects.create(idempotency_key=key, **fields)
+            member_ids = sorted(set(apply(event)))
+            if member_ids:
+                members_reconcile(
+                    member_ids=member_ids, now=now, cause=Cause(f"{kind} (event {event.pk})", actor, event.pk)
+                )
+            return EventResult(event)
+    except ServiceError as error:
+        with transaction.atomic():
+            Event.objects.create(
+                idempotency_key=f"{key}:refused:{uuid.uuid4().hex}", outcome=Event.REFUSED, error=str(error), **fields
+            )
+        raise

@@ -1,0 +1,42 @@
+"""Where the reconciler finds a member's sources. Each app that holds sources registers one loader here.
+
+A loader takes member pks and the moment, and returns each member's source windows plus the derived statuses
+it wants stored back (a membership's status, a license's status) so lists and filters can show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import models
+
+from membersync.access.sources import SourceWindow
+
+
+@dataclass
+class LoadedSources:
+    windows: dict[int, list[SourceWindow]] = field(default_factory=dict)
+    # (model, rows with the new values set, fields to write): written with one bulk_update each
+    status_writes: list[tuple[type[models.Model], list[models.Model], list[str]]] = field(default_factory=list)
+
+
+Loader = Callable[[list[int], datetime], LoadedSources]
+_LOADERS: list[Loader] = []
+
+
+def register(loader: Loader) -> Loader:
+    _LOADERS.append(loader)
+    return loader
+
+
+def load_sources(member_ids: Iterable[int], now: datetime) -> LoadedSources:
+    member_ids = list(member_ids)
+    merged = LoadedSources()
+    for loader in _LOADERS:
+        loaded = loader(member_ids, now)
+        for member_id, windows in loaded.windows.items():
+            merged.windows.setdefault(member_id, []).extend(windows)
+        merged.status_writes.extend(loaded.status_writes)
+    return merged
