@@ -20,7 +20,7 @@ from membersync.members.models import Member
 from membersync.sync.models import Event
 from membersync.sync.worker import worker_run_until
 
-from . import events_members  # noqa: F401  (registers events and checks)
+from . import events_members, events_orgs, events_subscriptions  # noqa: F401  (they register events and checks)
 from .parsing import Node, ScenarioError, load, parse_moment, plain
 from .registry import EVENTS, LATER_EVENTS, MEMBER_CHECKS, ORG_CHECKS, Context
 

@@ -1,0 +1,1 @@
+"""Scenario events for subscriptions (issue 3 fills this in)."""
