@@ -93,6 +93,8 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # Tests use a real file (WAL, several connections) rather than a shared in-memory database.
+            "TEST": {"NAME": os.environ.get("MEMBERSYNC_TEST_SQLITE_PATH", str(DATA_DIR / "test.sqlite3"))},
         }
     }
 
