@@ -2,7 +2,7 @@
 
 MEMBERSYNC_DATA_DIR   where the SQLite database and other state live (default ./var)
 DATABASE_URL          postgres://user:pass@host:port/name to use PostgreSQL instead of SQLite
-SECRET_KEY            required when DEBUG is off
+SECRET_KEY            signing key (set it on any real site)
 DEBUG                 "1" for development
 ALLOWED_HOSTS         comma-separated (default 127.0.0.1,localhost)
 EMAIL_BACKEND         Django email backend (default: console)
@@ -16,9 +16,8 @@ BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("MEMBERSYNC_DATA_DIR", Path.cwd() / "var")).resolve()
 
 DEBUG = os.environ.get("DEBUG", "0") == "1"
-SECRET_KEY = os.environ.get("SECRET_KEY") or ("dev-insecure-key" if DEBUG or "DATABASE_URL" not in os.environ else "")
-if not SECRET_KEY:
-    raise RuntimeError("SECRET_KEY must be set when DATABASE_URL is set and DEBUG is off")
+# The fallback is for the embedded demo and tests only: set SECRET_KEY on any site that faces the network.
+SECRET_KEY = os.environ.get("SECRET_KEY") or "insecure-membersync-development-key"
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")]
 
 INSTALLED_APPS = [
