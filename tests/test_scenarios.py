@@ -6,7 +6,13 @@ from membersync.scenarios.runner import scenario_run_file
 
 from .conftest import OWN_SCENARIOS, SHARED_SCENARIOS
 
-SHARED_PASSING = ["01-one-off-purchase.yaml", "05-set-length-pause.yaml"]
+SHARED_PASSING = [
+    "01-one-off-purchase.yaml",
+    "05-set-length-pause.yaml",
+    "06-org-seats.yaml",
+    "07-licenses-and-memberships.yaml",
+    "08-org-license.yaml",
+]
 
 
 @pytest.mark.django_db

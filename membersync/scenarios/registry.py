@@ -58,8 +58,3 @@ def org_check(name: str):
     return register
 
 
-for _name in ("subscription.update", "subscription.switch", "subscription.delete", "membership.link"):
-    LATER_EVENTS[_name] = "subscriptions are not built yet"
-for _name in ("org.create", "org.member", "org.remove", "seats.add", "seats.remove", "seats.assign", "seats.release",
-              "license.issue", "license.assign", "license.revoke"):
-    LATER_EVENTS[_name] = "organizations, seats and licenses are not built yet"

@@ -1,0 +1,110 @@
+"""Who may do what in an organization: the one place the portal, the admin, the CLI and scenario `as:` go through.
+
+An actor is a string. "member:<external id>" is that person acting with their role's permissions; anything else
+("admin", "scenario", "cli", "worker", ...) is the site's administration and may do everything.
+
+Rules: nobody acts outside their own organization; members cannot manage seats, people or licenses (they may
+leave); managers manage people and seats below the owner but never the owner, ownership or billing.
+"""
+
+from __future__ import annotations
+
+from membersync.errors import ServiceError
+from membersync.members.models import Member
+
+from .models import MANAGER, MEMBER, OWNER, ROLES, Organization, OrgRole
+
+MEMBER_ACTOR_PREFIX = "member:"
+
+
+def actor_member_id(actor: str) -> str | None:
+    """The external id of the person acting, or None when the site's administration acts."""
+    if actor.startswith(MEMBER_ACTOR_PREFIX):
+        return actor[len(MEMBER_ACTOR_PREFIX) :]
+    return None
+
+
+def actor_for(member: Member) -> str:
+    return f"{MEMBER_ACTOR_PREFIX}{member.external_id}"
+
+
+def is_site_admin(actor: str) -> bool:
+    return actor_member_id(actor) is None
+
+
+def role_of(organization: Organization, member_external_id: str) -> str | None:
+    return (
+        OrgRole.objects.filter(organization=organization, member__external_id=member_external_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def _refuse(actor: str, doing: str, why: str) -> ServiceError:
+    return ServiceError("forbidden", f"{actor_member_id(actor)} may not {doing}: {why}", field="as")
+
+
+def acting_role(actor: str, organization: Organization, doing: str) -> str | None:
+    """The actor's role in the organization (None for the site's administration); refused if outside it."""
+    who = actor_member_id(actor)
+    if who is None:
+        return None
+    role = role_of(organization, who)
+    if role is None:
+        raise _refuse(actor, doing, f"they are not in organization {organization.external_id}")
+    return role
+
+
+def require_site_admin(actor: str, doing: str) -> None:
+    if not is_site_admin(actor):
+        raise _refuse(actor, doing, "only the site's administration may")
+
+
+def require_owner(actor: str, organization: Organization, doing: str) -> None:
+    """Billing and ownership: the owner or the site's administration."""
+    role = acting_role(actor, organization, doing)
+    if role not in (None, OWNER):
+        raise _refuse(actor, doing, f"only an owner may, and they are {role}")
+
+
+def require_manager(actor: str, organization: Organization, doing: str, *, target_role: str | None = None) -> None:
+    """Managing people and seats: owners and managers, but a manager never touches an owner."""
+    role = acting_role(actor, organization, doing)
+    if role is None or role == OWNER:
+        return
+    if role == MEMBER:
+        raise _refuse(actor, doing, "members cannot manage the organization")
+    if target_role == OWNER:
+        raise _refuse(actor, doing, "a manager cannot act on an owner")
+
+
+def check_role_change(actor: str, organization: Organization, *, current: str | None, new: str) -> None:
+    """Adding a person or changing their role."""
+    if new not in ROLES:
+        raise ServiceError("invalid", f"unknown role {new!r}; choose one of {', '.join(ROLES)}", field="role")
+    doing = f"make someone {new}"
+    if new == OWNER:
+        require_owner(actor, organization, doing)
+        return
+    require_manager(actor, organization, doing, target_role=current)
+
+
+def check_removal(actor: str, organization: Organization, *, target_member_id: str, target_role: str) -> None:
+    """Removing a person: a member may leave; owners and managers remove people below the owner."""
+    if actor_member_id(actor) == target_member_id:
+        return
+    require_manager(actor, organization, "remove people", target_role=target_role)
+
+
+def check_license_assign(actor: str, organization: Organization | None, doing: str) -> None:
+    """A license that belongs to an organization may be assigned by its owners and managers."""
+    if is_site_admin(actor):
+        return
+    if organization is None:
+        raise _refuse(actor, doing, "the license does not belong to their organization")
+    require_manager(actor, organization, doing)
+
+
+def can_manage(role: str | None) -> bool:
+    """For pages: may this role open the organization's management pages?"""
+    return role in (OWNER, MANAGER)
