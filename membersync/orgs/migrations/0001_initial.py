@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("catalog", "0001_initial"),
-        ("members", "0003_membershipstatus_membershippause_subscription_and_more"),
+        ("members", "0002_initial"),
     ]
 
     operations = [
