@@ -7,7 +7,7 @@ paused, and which grant rules it carries. The grant computation (`grants.py`) th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .durations import Duration
 from .rules import FIXED, SPECIFIC, SUBSCRIPTION, GrantRule, Interval, Length, shift_past_pauses
@@ -84,16 +84,40 @@ class MembershipState:
     rule: str  # why the membership has this status, in words
     window: SourceWindow
 
+    @property
+    def grants_access(self) -> bool:
+        return self.status in GRANTING_STATUSES
+
+    @property
+    def ended(self) -> bool:
+        return self.status in (EXPIRED, CANCELLED)
+
+
+# How long before its end a member is told that her membership ends (WooCommerce Memberships' "ending soon").
+ENDING_SOON = timedelta(days=7)
+# Subscription statuses in which the subscription is still running and may end on its own end date.
+SUBSCRIPTION_RUNNING = frozenset({"active", "on-hold"})
+
+
+def is_tied(m: MembershipFacts) -> bool:
+    """Subscription-tied: the plan lasts as long as the subscription, and one is linked."""
+    return m.plan.length.kind == SUBSCRIPTION and m.subscription is not None
+
 
 def membership_window(m: MembershipFacts) -> SourceWindow:
-    """The membership's access window: start, the earliest of its possible ends, pauses."""
+    """The membership's access window: start, the earliest of its possible ends, pauses.
+
+    Every end that time alone brings is in here (own length, fixed date, a pending cancellation's prepaid
+    period, a tied subscription's end date), so the worker ends the membership on time even if the store's
+    webhook never comes; and a late webhook cannot move an end that has already passed (services freeze it).
+    """
     length = m.plan.length
     start = m.start
     if length.kind == FIXED and length.starts is not None and length.starts > start:
         start = length.starts
     pauses = tuple(sorted(m.pauses, key=lambda p: p.start))
     sub = m.subscription
-    tied = length.kind == SUBSCRIPTION and sub is not None
+    tied = is_tied(m)
 
     ends: list[tuple[datetime, str, str]] = []  # (moment, status after it, why)
     if m.ended_at is not None:
@@ -112,13 +136,23 @@ def membership_window(m: MembershipFacts) -> SourceWindow:
             ends.append((sub.status_since, CANCELLED, f"subscription {sub.id} became {sub.status}"))
         elif sub.status == "expired" and tied:
             ends.append((sub.status_since, EXPIRED, f"subscription {sub.id} expired"))
+        elif sub.status in SUBSCRIPTION_RUNNING and tied and sub.end is not None:
+            ends.append((sub.end, EXPIRED, f"subscription {sub.id} reached its end date"))
     end, end_status, end_reason = min(ends, key=lambda e: e[0]) if ends else (None, "", "")
 
-    status_changes = tuple(t for t in (m.trial_end,) if t is not None and sub is not None)
+    # The status changes without any grant changing when a trial ends and when the end comes within
+    # ENDING_SOON (the member is told then): the worker must wake the member at both.
+    status_changes = []
+    if m.trial_end is not None and sub is not None:
+        status_changes.append(m.trial_end)
+    if end is not None and end_status in (EXPIRED, CANCELLED):
+        warn_at = end - ENDING_SOON
+        if warn_at > start:
+            status_changes.append(warn_at)
     return SourceWindow(
         kind="membership",
         id=m.id,
-        label=f"membership in plan {m.plan.name}",
+        label=_label(m),
         rules=m.plan.rules,
         start=start,
         end=end,
@@ -126,16 +160,34 @@ def membership_window(m: MembershipFacts) -> SourceWindow:
         end_status=end_status,
         pauses=pauses,
         trial_end=m.trial_end,
-        status_changes=status_changes,
+        status_changes=tuple(status_changes),
     )
 
 
+def _label(m: MembershipFacts) -> str:
+    label = f"membership in plan {m.plan.name}"
+    if m.subscription is None:
+        return label
+    if m.plan.length.kind == SUBSCRIPTION:
+        return f"{label}, tied to subscription {m.subscription.id}"
+    return f"{label}, paid by subscription {m.subscription.id} (payment plan)"
+
+
 def membership_state(m: MembershipFacts, now: datetime) -> MembershipState:
-    """The membership's status at `now`, per the WooCommerce Memberships and Subscriptions rules (DOMAIN.md)."""
+    """The membership's status at `now`, per the WooCommerce Memberships and Subscriptions rules (DOMAIN.md).
+
+    Subscription events are materialised by the services (an on-hold is a pause starting after the plan's
+    grace; a cancel, switch, deletion or tied expiry ends the membership and unlinks it), so what is left
+    here is what the linked subscription's current status and time say.
+    """
     window = membership_window(m)
     sub = m.subscription
 
     def state(status: str, rule: str) -> MembershipState:
+        ends_soon = window.end is not None and window.end_status in (EXPIRED, CANCELLED)
+        ends_soon = ends_soon and now + ENDING_SOON >= window.end
+        if status in GRANTING_STATUSES and ends_soon:
+            rule = f"{rule}; ends {window.end:%Y-%m-%d %H:%M} because {window.end_reason}"
         return MembershipState(status, rule, window)
 
     if window.end is not None and now >= window.end:
@@ -145,13 +197,24 @@ def membership_state(m: MembershipFacts, now: datetime) -> MembershipState:
     for pause in window.pauses:
         if pause.contains(now):
             return state(PAUSED, pause.reason or f"paused since {pause.start:%Y-%m-%d %H:%M}")
-    if sub is not None and sub.status == "pending-cancel":
-        return state(PENDING_CANCEL, f"subscription {sub.id} is pending cancellation; access until {window.end:%Y-%m-%d %H:%M}")
-    if sub is not None and m.trial_end is not None and now < m.trial_end:
+    if sub is None:
+        return state(m.base_status, f"the membership is {m.base_status}")
+    if sub.status == "pending-cancel":
+        return state(
+            PENDING_CANCEL,
+            f"subscription {sub.id} is pending cancellation; access until {window.end:%Y-%m-%d %H:%M}",
+        )
+    if sub.status == "on-hold":
+        upcoming = [p.start for p in window.pauses if p.start > now]
+        until = f" until {min(upcoming):%Y-%m-%d %H:%M}" if upcoming else ""
+        return state(
+            FREE_TRIAL if m.trial_end is not None and now < m.trial_end else ACTIVE,
+            f"subscription {sub.id} is on-hold; access continues through the plan's grace period{until}",
+        )
+    if m.trial_end is not None and now < m.trial_end:
         return state(FREE_TRIAL, f"subscription {sub.id} is in its free trial until {m.trial_end:%Y-%m-%d %H:%M}")
-    if sub is not None and sub.status in ("on-hold", "pending"):
-        return state(ACTIVE, f"subscription {sub.id} is {sub.status}; access continues through the plan's grace period")
-    if sub is not None:
-        return state(m.base_status, f"subscription {sub.id} is {sub.status}")
-    return state(m.base_status, f"the membership is {m.base_status}")
-
+    if m.trial_end is not None and now >= m.trial_end:
+        return state(
+            m.base_status, f"subscription {sub.id} is {sub.status}; its free trial ended {m.trial_end:%Y-%m-%d %H:%M}"
+        )
+    return state(m.base_status, f"subscription {sub.id} is {sub.status}")

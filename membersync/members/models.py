@@ -77,6 +77,15 @@ class Order(models.Model):
 BASE_STATUSES = ("active", "complimentary", "cancelled", "expired")
 
 
+class MembershipStatusManager(models.Manager):
+    def bulk_update(self, objs, fields, batch_size=None):
+        from .notifications import notifications_for_status_changes
+
+        rows = super().bulk_update(objs, fields, batch_size=batch_size)
+        notifications_for_status_changes(objs)
+        return rows
+
+
 class Membership(models.Model):
     """A user membership. `base_status`, `ended_at`, pauses and the linked subscription are what events set;
     `status` is the derived status at `status_at`, kept for lists and filters (the reconciler refreshes it)."""
@@ -120,7 +129,42 @@ class MembershipPause(models.Model):
     start = models.DateTimeField()
     end = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=200)
+    # Set when the pause is a subscription's on-hold: the subscription's reactivation ends it, not an admin.
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="membership_pauses"
+    )
 
     class Meta:
         ordering = ["start"]
         indexes = [models.Index(fields=["membership", "start"])]
+
+
+class MembershipStatus(Membership):
+    """The reconciler stores derived membership statuses through this proxy (members/sources.py): storing a
+    changed status is the moment a member notification may be due, so its manager sends them then."""
+
+    objects = MembershipStatusManager()
+
+    class Meta:
+        proxy = True
+
+
+class Notification(models.Model):
+    """An email sent to a member about her membership; one of each kind per membership, ever."""
+
+    STARTED = "started"
+    ENDING_SOON = "ending_soon"
+    ENDED = "ended"
+    KINDS = (STARTED, ENDING_SOON, ENDED)
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=16, choices=[(k, k) for k in KINDS])
+    sent_at = models.DateTimeField()
+    to_email = models.EmailField(blank=True, help_text="empty: the member has no address, nothing was sent")
+    subject = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["membership", "kind"], name="notification_once_per_kind")]
+
+    def __str__(self):
+        return f"{self.kind} to {self.to_email or '(no address)'} at {self.sent_at:%Y-%m-%d %H:%M}"
