@@ -6,7 +6,7 @@ paused, and which grant rules it carries. The grant computation (`grants.py`) th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from .durations import Duration
@@ -43,6 +43,9 @@ class SourceWindow:
     trial_end: datetime | None = None
     # Moments at which the source's status changes by itself without changing any grant (a trial ending).
     status_changes: tuple[datetime, ...] = ()
+    # The source's status at the moment it was loaded and the rule that set it, for explanations.
+    status: str = ""
+    status_rule: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +191,7 @@ def membership_state(m: MembershipFacts, now: datetime) -> MembershipState:
         ends_soon = ends_soon and now + ENDING_SOON >= window.end
         if status in GRANTING_STATUSES and ends_soon:
             rule = f"{rule}; ends {window.end:%Y-%m-%d %H:%M} because {window.end_reason}"
-        return MembershipState(status, rule, window)
+        return MembershipState(status, rule, replace(window, status=status, status_rule=rule))
 
     if window.end is not None and now >= window.end:
         return state(window.end_status, window.end_reason)

@@ -77,15 +77,6 @@ class Order(models.Model):
 BASE_STATUSES = ("active", "complimentary", "cancelled", "expired")
 
 
-class MembershipStatusManager(models.Manager):
-    def bulk_update(self, objs, fields, batch_size=None):
-        from .notifications import notifications_for_status_changes
-
-        rows = super().bulk_update(objs, fields, batch_size=batch_size)
-        notifications_for_status_changes(objs)
-        return rows
-
-
 class Membership(models.Model):
     """A user membership. `base_status`, `ended_at`, pauses and the linked subscription are what events set;
     `status` is the derived status at `status_at`, kept for lists and filters (the reconciler refreshes it)."""
@@ -137,16 +128,6 @@ class MembershipPause(models.Model):
     class Meta:
         ordering = ["start"]
         indexes = [models.Index(fields=["membership", "start"])]
-
-
-class MembershipStatus(Membership):
-    """The reconciler stores derived membership statuses through this proxy (members/sources.py): storing a
-    changed status is the moment a member notification may be due, so its manager sends them then."""
-
-    objects = MembershipStatusManager()
-
-    class Meta:
-        proxy = True
 
 
 class Notification(models.Model):

@@ -8,23 +8,25 @@ from membersync.access.sources import membership_state
 from membersync.catalog.selectors import plan_facts_all
 from membersync.sync.sources import LoadedSources, register
 
-from .models import MembershipStatus
+from .models import Membership
+from .notifications import notifications_for_status_changes
 from .selectors import membership_facts_for
 
 
 @register
 def membership_sources(member_ids: list[int], now: datetime) -> LoadedSources:
     loaded = LoadedSources()
-    changed: list[MembershipStatus] = []
+    changed: list[Membership] = []
     for member_id, memberships in membership_facts_for(member_ids, plan_facts_all()).items():
         windows = loaded.windows.setdefault(member_id, [])
         for stored in memberships:
             state = membership_state(stored.facts, now)
             windows.append(state.window)
             if (state.status, state.rule[:300]) != (stored.status, stored.status_rule):
-                row = MembershipStatus(pk=stored.pk, status=state.status, status_rule=state.rule[:300], status_at=now)
+                row = Membership(pk=stored.pk, status=state.status, status_rule=state.rule[:300], status_at=now)
                 row.derived_state = state  # what the notifications read once the change is stored
                 changed.append(row)
-    # Written through the proxy so that storing a changed status sends the member notifications it calls for.
-    loaded.status_writes.append((MembershipStatus, changed, ["status", "status_rule", "status_at"]))
+    loaded.status_writes.append((Membership, changed, ["status", "status_rule", "status_at"]))
+    if changed:
+        loaded.after_write.append(lambda: notifications_for_status_changes(changed))
     return loaded

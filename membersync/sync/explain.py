@@ -18,6 +18,8 @@ def explanation_text(explanation: Explanation) -> str:
     for source in explanation.sources:
         end = f" until {_when(source['end'])} ({source['end_reason']})" if source["end"] else " with no end"
         lines.append(f"  {source['label']} [{source['kind']} {source['id']}]: from {_when(source['start'])}{end}")
+        if source.get("status"):
+            lines.append(f"    status {source['status']}: {source['status_rule']}")
         for start, stop, reason in source["pauses"]:
             lines.append(f"    paused {_when(start)} -> {_when(stop) if stop else 'still paused'}: {reason}")
     lines += ["", "Access:"]

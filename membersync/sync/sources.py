@@ -20,6 +20,9 @@ class LoadedSources:
     windows: dict[int, list[SourceWindow]] = field(default_factory=dict)
     # (model, rows with the new values set, fields to write): written with one bulk_update each
     status_writes: list[tuple[type[models.Model], list[models.Model], list[str]]] = field(default_factory=list)
+    # Called by the reconciler once the status writes are stored (never in a dry run, never by explain): what
+    # a stored status change sets off, such as a member notification.
+    after_write: list[Callable[[], None]] = field(default_factory=list)
 
 
 Loader = Callable[[list[int], datetime], LoadedSources]
@@ -39,4 +42,5 @@ def load_sources(member_ids: Iterable[int], now: datetime) -> LoadedSources:
         for member_id, windows in loaded.windows.items():
             merged.windows.setdefault(member_id, []).extend(windows)
         merged.status_writes.extend(loaded.status_writes)
+        merged.after_write.extend(loaded.after_write)
     return merged
