@@ -1,0 +1,389 @@
+"""Admin for members and their sources.
+
+Memberships, orders and subscriptions are sources of access: the admin never edits their rows. An operator
+creates, pauses, resumes, cancels and deletes memberships, and refunds orders, through members.services, so
+each change is stored as an event and the member is reconciled in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from membersync import clock
+from membersync.access.sources import DELAYED
+from membersync.catalog.models import Plan
+from membersync.errors import ServiceError
+from membersync.sync.models import LedgerEntry
+from membersync.sync.selectors import member_explain
+
+from . import services
+from .models import Member, Membership, MembershipPause, Notification, Order, Subscription, SubscriptionChange
+
+
+def admin_actor(request) -> str:
+    return f"admin:{request.user.get_username()}"
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- the member's page: her explanation and a timeline of her access -------------------------------------------
+
+
+@dataclass
+class Segment:
+    state: str  # open | suspended
+    start: datetime
+    end: datetime
+    left: float  # percent of the timeline's width
+    width: float
+
+
+@dataclass
+class TargetTimeline:
+    kind: str
+    id: str
+    segments: list[Segment]
+
+
+def access_timeline(entries: list[LedgerEntry], until: datetime) -> tuple[datetime | None, list[TargetTimeline]]:
+    """Each target's open and suspended periods, replayed from the ledger up to `until`.
+
+    A target is open while any of its grants is open, suspended while none is open and one is suspended.
+    """
+    if not entries:
+        return None, []
+    begin = min(e.at for e in entries)
+    end = max(until, begin)
+    span = (end - begin).total_seconds() or 1.0
+    by_target: dict[tuple[str, str], list[LedgerEntry]] = {}
+    for entry in sorted(entries, key=lambda e: (e.at, e.pk or 0)):
+        by_target.setdefault((entry.target_kind, entry.target_id), []).append(entry)
+
+    def place(state: str, start: datetime, stop: datetime) -> Segment:
+        left = (start - begin).total_seconds() / span * 100
+        width = max((stop - start).total_seconds() / span * 100, 0.4)
+        return Segment(state, start, stop, round(left, 2), round(width, 2))
+
+    timelines = []
+    for (kind, target_id), target_entries in sorted(by_target.items()):
+        grant_states: dict[str, str] = {}
+        segments: list[Segment] = []
+        current, since = "none", begin
+        for entry in target_entries:
+            if entry.at > end:
+                break
+            if entry.action in (LedgerEntry.OPENED, LedgerEntry.RESUMED):
+                grant_states[entry.grant_key] = "open"
+            elif entry.action == LedgerEntry.SUSPENDED:
+                grant_states[entry.grant_key] = "suspended"
+            elif entry.action == LedgerEntry.CLOSED:
+                grant_states.pop(entry.grant_key, None)
+            states = set(grant_states.values())
+            state = "open" if "open" in states else "suspended" if "suspended" in states else "none"
+            if state != current:
+                if current != "none" and entry.at > since:
+                    segments.append(place(current, since, entry.at))
+                current, since = state, entry.at
+        if current != "none" and end > since:
+            segments.append(place(current, since, end))
+        timelines.append(TargetTimeline(kind, target_id, segments))
+    return begin, timelines
+
+
+def _preview_moment(request) -> tuple[datetime, bool]:
+    text = request.GET.get("at", "").strip()
+    if not text:
+        return clock.now(), False
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        messages.error(request, f"at: {text!r} is not a date (YYYY-MM-DD); showing now")
+        return clock.now(), False
+    return datetime.combine(day, time.min, tzinfo=UTC), True
+
+
+class MembershipInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Membership
+    fk_name = "member"
+    fields = ("plan", "status", "status_rule", "start", "ended_at", "subscription", "order")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+
+class OrderInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Order
+    fields = ("external_id", "plan", "status", "completed_at", "refunded_at")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "name", "email", "membership_count", "created_at")
+    search_fields = ("external_id", "email", "name")
+    list_filter = ("memberships__status", "memberships__plan")
+    inlines = [MembershipInline, OrderInline]
+    change_form_template = "admin/members/member/change_form.html"
+    autocomplete_fields = ("user",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("external_id", "created_at") if obj else ("created_at",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # her history (ledger, events) hangs on her
+
+    @admin.display(description="memberships")
+    def membership_count(self, member):
+        return member.memberships.count()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).distinct()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["email", "name", "user"])
+            return
+        created = services.member_get_or_create(external_id=obj.external_id, email=obj.email, name=obj.name)
+        obj.pk = created.pk
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        member = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
+        if member is not None:
+            moment, preview = _preview_moment(request)
+            now = clock.now()
+            ledger = list(LedgerEntry.objects.filter(member=member).order_by("at", "pk"))
+            begin, timelines = access_timeline(ledger, max(now, moment))
+            extra_context.update(
+                explanation=member_explain(member=member, at=moment),
+                explain_preview=preview,
+                explain_now=now,
+                ledger=ledger,
+                timeline_begin=begin,
+                timeline_end=max(now, moment),
+                timelines=timelines,
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+# --- memberships: every change through members.services -------------------------------------------------------
+
+
+class MembershipCreateForm(forms.Form):
+    member = forms.CharField(help_text="the member's id (created if new)")
+    plan = forms.ModelChoiceField(queryset=Plan.objects.all(), to_field_name="external_id")
+    status = forms.ChoiceField(choices=[(s, s) for s in services.ADMIN_CREATE_STATUSES])
+    start = forms.DateTimeField(required=False, help_text="empty: now; delayed needs a start in the future")
+    external_id = forms.CharField(required=False, label="membership id")
+
+
+class LinkedSubscriptionFilter(admin.SimpleListFilter):
+    title = "linked subscription"
+    parameter_name = "linked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "linked to a subscription"), ("no", "standalone")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(subscription__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(subscription__isnull=True)
+        return queryset
+
+
+class MembershipPauseInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = MembershipPause
+    fields = ("start", "end", "reason")
+    readonly_fields = fields
+    extra = 0
+
+
+def _membership_ident(membership: Membership) -> dict:
+    return {"membership_id": membership.external_id or str(membership.pk)}
+
+
+def _run_on_memberships(modeladmin, request, queryset, service, verb: str) -> None:
+    actor, done = admin_actor(request), 0
+    for membership in queryset.select_related("member", "plan"):
+        if not membership.external_id and Membership.objects.filter(external_id=str(membership.pk)).exists():
+            messages.error(request, f"{membership}: its number is another membership's id; use that one's page")
+            continue
+        try:
+            service(actor=actor, source="admin", **_membership_ident(membership))
+            done += 1
+        except ServiceError as error:
+            messages.error(request, f"{membership}: {error.message}")
+    if done:
+        messages.success(request, f"{verb} {done} membership(s)")
+
+
+@admin.action(description="Pause selected memberships")
+def pause_memberships(modeladmin, request, queryset):
+    _run_on_memberships(modeladmin, request, queryset, services.membership_pause, "Paused")
+
+
+@admin.action(description="Resume selected memberships")
+def resume_memberships(modeladmin, request, queryset):
+    _run_on_memberships(modeladmin, request, queryset, services.membership_resume, "Resumed")
+
+
+@admin.action(description="Cancel selected memberships")
+def cancel_memberships(modeladmin, request, queryset):
+    _run_on_memberships(modeladmin, request, queryset, services.membership_cancel, "Cancelled")
+
+
+@admin.action(description="Delete selected memberships (their grants close; the ledger keeps them)")
+def delete_memberships(modeladmin, request, queryset):
+    _run_on_memberships(modeladmin, request, queryset, services.membership_delete, "Deleted")
+
+
+class NotificationInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Notification
+    fields = ("kind", "sent_at", "to_email", "subject")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "member", "plan", "status", "start", "ended_at", "subscription", "status_at")
+    list_filter = ("status", "plan", LinkedSubscriptionFilter, "base_status")
+    search_fields = (
+        "external_id",
+        "member__external_id",
+        "member__email",
+        "member__name",
+        "plan__external_id",
+        "plan__name",
+        "subscription__external_id",
+    )
+    list_select_related = ("member", "plan", "subscription")
+    date_hierarchy = "start"
+    inlines = [MembershipPauseInline, NotificationInline]
+    actions = [pause_memberships, resume_memberships, cancel_memberships, delete_memberships]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # delete through the action, which goes through members.services
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Create a membership through members.services.membership_create, never by saving a row."""
+        if not self.has_add_permission(request):
+            return redirect("admin:members_membership_changelist")
+        form = MembershipCreateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            if data["status"] == DELAYED and data["start"] is None:
+                form.add_error("start", "a delayed membership needs a start in the future")
+            else:
+                try:
+                    services.membership_create(
+                        member_id=data["member"].strip(),
+                        plan_id=data["plan"].external_id,
+                        status=data["status"],
+                        start=data["start"],
+                        external_id=data["external_id"].strip() or None,
+                        actor=admin_actor(request),
+                        source="admin",
+                    )
+                except ServiceError as error:
+                    field = (error.field or "").rsplit(".", 1)[-1]
+                    form.add_error(field if field in form.fields else None, error.message)
+                else:
+                    messages.success(
+                        request, f"Created a {data['status']} membership of {data['member']} in {data['plan']}"
+                    )
+                    return redirect(reverse("admin:members_member_changelist") + f"?q={data['member'].strip()}")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Add membership",
+            "form": form,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/members/membership/add_via_service.html", context)
+
+
+@admin.action(description="Refund selected orders (cancels the membership they granted)")
+def refund_orders(modeladmin, request, queryset):
+    actor, done = admin_actor(request), 0
+    for order in queryset:
+        try:
+            services.order_refund(order_id=order.external_id, actor=actor, source="admin")
+            done += 1
+        except ServiceError as error:
+            messages.error(request, f"{order}: {error.message}")
+    if done:
+        messages.success(request, f"Refunded {done} order(s)")
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("external_id", "member", "plan", "status", "completed_at", "refunded_at")
+    list_filter = ("status", "plan")
+    search_fields = ("external_id", "member__external_id", "member__email", "member__name", "plan__external_id")
+    list_select_related = ("member", "plan")
+    actions = [refund_orders]
+
+
+class SubscriptionChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = SubscriptionChange
+    fields = ("at", "status", "trial_end", "next_payment", "end", "event")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Subscriptions follow the store's webhooks; the admin only shows them."""
+
+    list_display = ("external_id", "member", "status", "status_since", "start", "trial_end", "next_payment", "end")
+    list_filter = ("status", "plans")
+    search_fields = ("external_id", "member__external_id", "member__email", "member__name")
+    list_select_related = ("member",)
+    inlines = [SubscriptionChangeInline]
+
+
+@admin.register(SubscriptionChange)
+class SubscriptionChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("subscription", "at", "status", "trial_end", "next_payment", "end")
+    list_filter = ("status",)
+    search_fields = ("subscription__external_id", "subscription__member__external_id")
+    list_select_related = ("subscription",)
+
+
+@admin.register(MembershipPause)
+class MembershipPauseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("membership", "start", "end", "reason")
+    search_fields = ("membership__member__external_id", "membership__plan__external_id", "reason")
+    list_select_related = ("membership__member", "membership__plan")
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("membership", "kind", "to_email", "subject", "sent_at")
+    list_filter = ("kind",)
+    search_fields = ("to_email", "membership__member__external_id", "membership__member__name", "subject")
+    list_select_related = ("membership__member", "membership__plan")
+    date_hierarchy = "sent_at"
