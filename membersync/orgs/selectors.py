@@ -84,9 +84,15 @@ def license_statuses_now(licenses: list[License], now: datetime | None = None) -
 
 
 def member_license_statuses(member: Member, now: datetime | None = None) -> dict[str, str]:
-    """License external id -> status, for every license ever assigned to this person."""
+    """License external id -> status, for every license ever assigned to this person and every license of an
+    organization where they hold a seat now (it reaches them through the seat)."""
     ever = LicenseAssignment.objects.filter(member=member).values_list("license_id", flat=True)
-    licenses = list(License.objects.filter(Q(member=member) | Q(pk__in=ever)).select_related("license_type"))
+    seated_in = SeatHolding.objects.filter(member=member, end__isnull=True).values("organization_id")
+    licenses = list(
+        License.objects.filter(
+            Q(member=member) | Q(pk__in=ever) | Q(assigned_to=License.TO_ORG, organization_id__in=seated_in)
+        ).select_related("license_type")
+    )
     statuses = license_statuses_now(licenses, now)
     return {lic.external_id: statuses[lic.pk][0] for lic in licenses}
 

@@ -10,10 +10,11 @@ from collections import defaultdict
 from datetime import datetime
 
 from membersync.catalog.selectors import template_rules
+from membersync.members.subscriptions import subscription_dependents_register
 from membersync.sync.sources import LoadedSources, register
 
 from .models import License, LicenseAssignment, SeatHolding
-from .selectors import license_facts, paying_subscriptions
+from .selectors import license_facts, members_paid_by, paying_subscriptions
 from .windows import HoldingFacts, license_status, license_window, seat_window
 
 
@@ -94,3 +95,7 @@ def seat_and_license_sources(member_ids: list[int], now: datetime) -> LoadedSour
             changed.append(License(pk=lic.pk, status=status, status_rule=rule[:300], status_at=now))
     loaded.status_writes.append((License, changed, ["status", "status_rule", "status_at"]))
     return loaded
+
+
+# A subscription that pays for seats or licenses changes the access of whoever holds them.
+subscription_dependents_register(members_paid_by)
