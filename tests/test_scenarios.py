@@ -8,6 +8,9 @@ from .conftest import OWN_SCENARIOS, SHARED_SCENARIOS
 
 SHARED_PASSING = [
     "01-one-off-purchase.yaml",
+    "02-subscription-tied.yaml",
+    "03-payment-plan.yaml",
+    "04-switch.yaml",
     "05-set-length-pause.yaml",
     "06-org-seats.yaml",
     "07-licenses-and-memberships.yaml",

@@ -10,8 +10,7 @@ from .registry import Context, event
 
 # `plans` (several plans at once), `start` and `modified` (the store's modification time; default: the step's
 # time) extend FORMAT.md's fields; `modified` is how a file shows an out-of-order (stale) delivery.
-SUBSCRIPTION_KEYS = {"id", "member", "plan", "plans", "status", "trial_end", "end", "next_payment", "start",
-                     "modified"}
+SUBSCRIPTION_KEYS = {"id", "member", "plan", "plans", "status", "trial_end", "end", "next_payment", "start", "modified"}
 DATE_KEYS = ("trial_end", "end", "next_payment", "start", "modified")
 
 
@@ -50,6 +49,9 @@ def subscription_delete(step: dict, ctx: Context):
 @event("membership.link", required=("member", "plan", "subscription"))
 def membership_link(step: dict, ctx: Context):
     return subscriptions.membership_link(
-        member_id=str(step["member"]), plan_id=str(step["plan"]), subscription_id=str(step["subscription"]),
-        actor=ctx.actor, source="scenario",
+        member_id=str(step["member"]),
+        plan_id=str(step["plan"]),
+        subscription_id=str(step["subscription"]),
+        actor=ctx.actor,
+        source="scenario",
     )
