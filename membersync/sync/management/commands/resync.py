@@ -1,5 +1,4 @@
 import getpass
-import sys
 
 from django.core.management.base import BaseCommand
 
@@ -7,13 +6,13 @@ from membersync.sync.resync import members_resync
 
 
 def text_progress_bar(stream, width: int = 40):
-    """A plain-text progress bar, redrawn in place on a terminal and once per call elsewhere."""
+    """A plain-text progress bar on a management command's OutputWrapper, redrawn in place with a carriage return."""
 
     def draw(done: int, total: int) -> None:
         filled = width if total == 0 else int(width * done / total)
         percent = 100 if total == 0 else int(100 * done / total)
         end = "\n" if done >= total else ""
-        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} members {percent:3d}%{end}")
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} members {percent:3d}%{end}", ending="")
         stream.flush()
 
     return draw
@@ -36,7 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, dry_run, batch_size, show, no_progress, **options):
-        progress = None if no_progress else text_progress_bar(sys.stderr)
+        progress = None if no_progress else text_progress_bar(self.stderr)
         report = members_resync(
             dry_run=dry_run,
             actor=_cli_actor(),
