@@ -696,28 +696,28 @@ def license_issue(
         if taken:
             raise ServiceError("duplicate", f"license {taken[0]!r} already exists", field="license.id")
         assigned_to = License.TO_MEMBER if member else License.TO_ORG if to_org_id is not None else ""
-        licenses = License.objects.bulk_create(
-            [
-                License(
-                    external_id=ext,
-                    license_type=license_type,
-                    organization=org,
-                    assigned_to=assigned_to,
-                    member=member,
-                    assigned_at=now if assigned_to else None,
-                    subscription=sub,
-                    issued_at=now,
-                    status_at=now,
-                )
-                for ext in ids
-            ],
-            batch_size=2000,
-        )
-        if not all(lic.pk for lic in licenses):  # backends that do not return keys from bulk inserts
-            licenses = list(License.objects.filter(external_id__in=ids))
+        licenses = [
+            License(
+                external_id=ext,
+                license_type=license_type,
+                organization=org,
+                assigned_to=assigned_to,
+                member=member,
+                assigned_at=now if assigned_to else None,
+                subscription=sub,
+                issued_at=now,
+                status_at=now,
+            )
+            for ext in ids
+        ]
+        # Licenses issued together share their facts, so they share their status: derived once, not per row.
+        status, rule = license_statuses_now(licenses[:1], now)[None]
         for lic in licenses:
-            lic.license_type = license_type
+            lic.status, lic.status_rule = status, rule[:300]
+        License.objects.bulk_create(licenses, batch_size=2000)
         if assigned_to:
+            if not all(lic.pk for lic in licenses):  # backends that do not return keys from bulk inserts
+                licenses = list(License.objects.filter(external_id__in=ids).select_related("license_type"))
             LicenseAssignment.objects.bulk_create(
                 [
                     LicenseAssignment(
@@ -727,7 +727,6 @@ def license_issue(
                 ],
                 batch_size=2000,
             )
-        _store_statuses(licenses)
         result.extend(licenses)
         if member is not None:
             return [member.pk]
