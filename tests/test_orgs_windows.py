@@ -1,0 +1,107 @@
+"""Properties of the seat and license windows (membersync/orgs/windows.py), checked on generated facts."""
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from membersync.access.durations import Duration
+from membersync.access.grants import OPEN, access_at, grants_from_window
+from membersync.access.rules import SPECIFIC, UNLIMITED, GrantRule, Length, Target
+from membersync.orgs.windows import (
+    ACTIVE,
+    AVAILABLE,
+    EXPIRED,
+    REVOKED,
+    SUSPENDED,
+    HoldingFacts,
+    LicenseFacts,
+    PayingSubscription,
+    license_status,
+    license_window,
+    on_hold_intervals,
+    seat_window,
+)
+
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
+COURSE = Target("course", "gdpr")
+RULES = (GrantRule("1", COURSE),)
+moments = st.integers(min_value=0, max_value=400 * 24).map(lambda h: BASE + timedelta(hours=h))
+STATUSES = ["active", "on-hold", "pending-cancel", "cancelled", "expired"]
+
+
+@st.composite
+def histories(draw):
+    """A subscription's changes in time order, and its current status (the last change)."""
+    times = sorted(draw(st.lists(moments, min_size=1, max_size=8, unique=True)))
+    statuses = draw(st.lists(st.sampled_from(["active", "on-hold"]), min_size=len(times), max_size=len(times)))
+    return list(zip(times, statuses, strict=True))
+
+
+@given(histories(), moments)
+def test_a_subscription_is_on_hold_exactly_inside_its_on_hold_intervals(changes, probe):
+    intervals = on_hold_intervals(changes, changes[-1][1], changes[-1][0])
+    last_before = [status for at, status in changes if at <= probe]
+    expected = bool(last_before) and last_before[-1] == "on-hold"
+    assert any(i.contains(probe) for i in intervals) == expected
+
+
+@given(moments, st.integers(1, 24), moments, st.one_of(st.none(), moments))
+def test_a_license_grants_only_from_its_assignment_for_its_length(assigned, months, probe, revoked):
+    lic = LicenseFacts(
+        "L1", "Compliance", Length(SPECIFIC, duration=Duration(months, "months")), RULES, assigned, revoked_at=revoked
+    )
+    window = license_window(lic, assigned_from=assigned, assigned_until=None)
+    ends = Duration(months, "months").after(assigned)
+    if revoked is not None:
+        ends = min(ends, revoked)
+    if window is None:
+        assert revoked is not None and revoked <= assigned
+        return
+    is_open = access_at(grants_from_window(window), probe).get(COURSE)
+    assert (is_open is not None and is_open.state == OPEN) == (assigned <= probe < ends)
+    status, _ = license_status(lic, assigned_now=True, now=probe)
+    if probe >= ends:
+        assert status == (REVOKED if revoked is not None and revoked <= probe and revoked == ends else EXPIRED)
+    else:
+        assert status == ACTIVE
+
+
+@given(moments, st.one_of(st.none(), moments), histories(), moments)
+def test_a_seat_paid_by_a_subscription_is_closed_while_on_hold_and_open_otherwise(start, end, changes, probe):
+    if end is not None and end <= start:
+        end = None
+    last_at, status = changes[-1]
+    sub = PayingSubscription("S", status, last_at, on_hold=on_hold_intervals(changes, status, last_at))
+    holding = HoldingFacts("1", "Acme", "Standard", start, end)
+    access = access_at(grants_from_window(seat_window(holding, RULES, sub)), probe)[COURSE]
+    held = start <= probe and (end is None or probe < end)
+    on_hold = any(i.contains(probe) for i in sub.on_hold)
+    if not held:
+        assert access.state == "none"
+    elif on_hold:
+        # Suspended if the seat had opened before the hold; a seat taken during the hold opens at its end.
+        assert access.state in ("suspended", "none")
+        assert (access.state == "suspended") == any(i.start > start and i.contains(probe) for i in sub.on_hold)
+    else:
+        assert access.state == OPEN
+
+
+def test_an_organization_license_reaches_a_person_only_while_they_hold_a_seat():
+    lic = LicenseFacts("ORG1", "Leaders", Length(UNLIMITED), RULES, BASE)
+    holding = HoldingFacts("7", "Acme", "Standard", BASE + timedelta(days=3), BASE + timedelta(days=10))
+    window = license_window(lic, assigned_from=BASE, assigned_until=None, through=holding, organization="Acme")
+    assert (window.start, window.end) == (holding.start, holding.end)
+    assert "organization Acme" in window.label and "Standard seat" in window.label
+
+
+def test_license_statuses_follow_assignment_and_the_paying_subscription():
+    on_hold = PayingSubscription("S", "on-hold", BASE, on_hold=on_hold_intervals([], "on-hold", BASE))
+    cancelled = PayingSubscription("S", "cancelled", BASE + timedelta(days=1))
+    issued = LicenseFacts("L", "T", Length(UNLIMITED), RULES, None)
+    later = BASE + timedelta(days=2)
+    assert license_status(issued, assigned_now=False, now=later)[0] == AVAILABLE
+    paused = LicenseFacts("L", "T", Length(UNLIMITED), RULES, BASE, subscription=on_hold)
+    assert license_status(paused, assigned_now=True, now=later)[0] == SUSPENDED
+    ended = LicenseFacts("L", "T", Length(UNLIMITED), RULES, BASE, subscription=cancelled)
+    assert license_status(ended, assigned_now=True, now=later)[0] == EXPIRED
