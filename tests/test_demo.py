@@ -72,6 +72,18 @@ def test_demo_goes_through_the_services_and_reconciles_everyone(set_clock, clien
 
 
 @pytest.mark.django_db(transaction=True)
+def test_demo_has_organization_acme_whose_manager_signs_in_to_the_portal(set_clock, client):
+    set_clock(at("2026-05-10T15:00"))
+    output = _load()
+    assert "manager@acme.example / acme-demo-manager" in output
+    peggy = Member.objects.get(external_id="peggy")  # holds an Acme seat that grants intro
+    assert Enrollment.objects.filter(member=peggy, target_id="intro", status="active").exists()
+    assert client.login(username="manager@acme.example", password="acme-demo-manager")
+    page = client.get("/portal/", follow=True)
+    assert page.status_code == 200 and "Acme" in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_other_apps_add_to_the_demo_through_its_loader_list(set_clock, monkeypatch):
     set_clock(at("2026-05-10T15:00"))
     seen = []

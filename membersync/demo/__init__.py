@@ -32,12 +32,14 @@ DemoLoader = Callable[[DemoContext], None]
 
 
 def _loaders() -> list[DemoLoader]:
+    from .orgs import acme_load
     from .site import admin_user_load, catalog_load, members_load
 
-    # Orgs: append a loader here (e.g. organization "Acme" with a manager login) that uses orgs.services.
-    return [catalog_load, members_load, admin_user_load, *EXTRA_LOADERS]
+    return [catalog_load, members_load, admin_user_load, acme_load, *EXTRA_LOADERS]
 
 
+# Where a later part of MemberSync adds its share of the demo: loaders run in order after the built-in ones,
+# each must be idempotent and write through its app's services.
 EXTRA_LOADERS: list[DemoLoader] = []
 
 

@@ -68,14 +68,18 @@ class Command(BaseCommand):
                 "warning",
             ],
             env=env,
+            start_new_session=True,
         )
-        worker = subprocess.Popen([sys.executable, "-m", "membersync.cli", "worker"], env=env)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "membersync.cli", "worker"], env=env, start_new_session=True
+        )
         children = {"web server": server, "worker": worker}
         self.stdout.write(f"\nMemberSync admin: http://{address}/admin/")
         self._logins(context)
         self.stdout.write("The worker is running. Press Ctrl-C to stop.\n")
         self.stdout.flush()
-        # A terminal's Ctrl-C reaches the children too; a plain SIGTERM to this process is passed on.
+        # The children run in sessions of their own, so a terminal's Ctrl-C reaches only this process, which
+        # stops them in order with SIGTERM; a SIGTERM to this process does the same.
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
         failed = None
         try:
