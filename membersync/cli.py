@@ -7,8 +7,8 @@ import tempfile
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "membersync.settings")
-    if sys.argv[1:2] == ["scenario"] and "--use-configured-database" not in sys.argv:
-        # Scenarios run on a fresh, empty database of their own, never on the site's.
+    if sys.argv[1:2] in (["scenario"], ["bench"]) and "--use-configured-database" not in sys.argv:
+        # Scenarios and benchmarks run on a fresh, empty database of their own, never on the site's.
         os.environ.pop("DATABASE_URL", None)
         os.environ["MEMBERSYNC_SQLITE_PATH"] = os.path.join(tempfile.mkdtemp(prefix="membersync-"), "scenario.sqlite3")
         os.environ["MEMBERSYNC_SCENARIO_DATABASE"] = "temporary"

@@ -132,8 +132,9 @@ def test_switching_between_plans_that_share_a_course_keeps_the_enrollment_start(
 
 
 def test_a_gap_between_sources_restarts_the_enrollment():
-    old = SourceWindow("membership", "1", "silver", (GrantRule("a", COURSES[0]),), start=BASE,
-                       end=BASE + timedelta(days=10))
+    old = SourceWindow(
+        "membership", "1", "silver", (GrantRule("a", COURSES[0]),), start=BASE, end=BASE + timedelta(days=10)
+    )
     later = BASE + timedelta(days=20)
     new = SourceWindow("membership", "2", "gold", (GrantRule("b", COURSES[0]),), start=later)
     access = access_at(grants_from_window(old) + grants_from_window(new), later + timedelta(days=1))

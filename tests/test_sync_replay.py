@@ -71,9 +71,7 @@ def _play(history, extra_ticks: bool):
         worker_run_until(final)
         enrollments = set(Enrollment.objects.values_list("target_kind", "target_id", "status", "access_from"))
         member = Member.objects.filter(external_id="alice").first()
-        second = (
-            members_reconcile(member_ids=[member.pk], now=final, cause=Cause("test", "t")) if member else None
-        )
+        second = members_reconcile(member_ids=[member.pk], now=final, cause=Cause("test", "t")) if member else None
         transaction.set_rollback(True)
     clock.set_time(None)
     return enrollments, second

@@ -44,7 +44,9 @@ def length_fields(spec: Any, *, field: str, allow_subscription: bool) -> dict:
         return {"length_kind": UNLIMITED}
     if spec == SUBSCRIPTION:
         if not allow_subscription:
-            raise ServiceError("invalid_length", "only a membership plan can last as long as a subscription", field=field)
+            raise ServiceError(
+                "invalid_length", "only a membership plan can last as long as a subscription", field=field
+            )
         return {"length_kind": SUBSCRIPTION}
     if isinstance(spec, dict):
         unknown = set(spec) - {"from", "until"}
@@ -54,8 +56,9 @@ def length_fields(spec: Any, *, field: str, allow_subscription: bool) -> dict:
         if not isinstance(starts, datetime) or not isinstance(ends, datetime):
             raise ServiceError("invalid_date", "from and until must be dates", field=field)
         if ends <= starts:
-            raise ServiceError("invalid_length", f"the end {ends:%Y-%m-%d} is not after the start {starts:%Y-%m-%d}",
-                               field=field)
+            raise ServiceError(
+                "invalid_length", f"the end {ends:%Y-%m-%d} is not after the start {starts:%Y-%m-%d}", field=field
+            )
         return {"length_kind": FIXED, "fixed_start": starts, "fixed_end": ends}
     duration = duration_parse(spec, field=field)
     return {"length_kind": SPECIFIC, "length_duration": str(duration)}
@@ -123,7 +126,9 @@ def rules_create(grants: list[dict], *, field: str, **template) -> list[AccessRu
         else:
             rule.group = _group(spec[kind], field=f"{where}.{kind}")
         if "after" in spec and "on" in spec:
-            raise ServiceError("invalid_grant", "a grant opens either after a delay or on a date, not both", field=where)
+            raise ServiceError(
+                "invalid_grant", "a grant opens either after a delay or on a date, not both", field=where
+            )
         if "after" in spec:
             rule.after = str(duration_parse(spec["after"], field=f"{where}.after"))
         if "on" in spec:

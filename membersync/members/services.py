@@ -34,7 +34,13 @@ def plan_get(external_id: str, *, field: str = "plan") -> Plan:
 
 
 def order_complete(
-    *, order_id: str, member_id: str, plan_id: str, actor: str, source: str = "admin", idempotency_key: str | None = None
+    *,
+    order_id: str,
+    member_id: str,
+    plan_id: str,
+    actor: str,
+    source: str = "admin",
+    idempotency_key: str | None = None,
 ) -> EventResult:
     """A one-off order was completed: it grants its plan from now."""
 
@@ -54,8 +60,9 @@ def order_complete(
         return [member.pk]
 
     payload = {"order": {"id": order_id, "member": member_id, "plan": plan_id}}
-    return event_apply(kind="order.complete", payload=payload, actor=actor, source=source, apply=apply,
-                       idempotency_key=idempotency_key)
+    return event_apply(
+        kind="order.complete", payload=payload, actor=actor, source=source, apply=apply, idempotency_key=idempotency_key
+    )
 
 
 def order_refund(*, order_id: str, actor: str, source: str = "admin", idempotency_key: str | None = None):
@@ -73,8 +80,14 @@ def order_refund(*, order_id: str, actor: str, source: str = "admin", idempotenc
             _end(membership, CANCELLED, event.occurred_at, f"order {order.external_id} was refunded")
         return [order.member_id]
 
-    return event_apply(kind="order.refund", payload={"id": order_id}, actor=actor, source=source, apply=apply,
-                       idempotency_key=idempotency_key)
+    return event_apply(
+        kind="order.refund",
+        payload={"id": order_id},
+        actor=actor,
+        source=source,
+        apply=apply,
+        idempotency_key=idempotency_key,
+    )
 
 
 def membership_create(
@@ -100,14 +113,19 @@ def membership_create(
             )
         begins = start or now
         if status == DELAYED and begins <= now:
-            raise ServiceError("invalid_status", "a delayed membership needs a start in the future",
-                               field="membership.start")
+            raise ServiceError(
+                "invalid_status", "a delayed membership needs a start in the future", field="membership.start"
+            )
         plan = plan_get(plan_id, field="membership.plan")
         if external_id and Membership.objects.filter(external_id=external_id).exists():
             raise ServiceError("duplicate", f"membership {external_id!r} already exists", field="membership.id")
         member = member_get_or_create(external_id=member_id)
         membership = Membership.objects.create(
-            member=member, plan=plan, start=begins, external_id=external_id or None, created_at=now,
+            member=member,
+            plan=plan,
+            start=begins,
+            external_id=external_id or None,
+            created_at=now,
             base_status=COMPLIMENTARY if status == COMPLIMENTARY else ACTIVE,
         )
         if status in (CANCELLED, EXPIRED):
@@ -116,13 +134,21 @@ def membership_create(
             MembershipPause.objects.create(membership=membership, start=begins, reason=f"created paused by {actor}")
         return [member.pk]
 
-    payload = {"membership": {"id": external_id, "member": member_id, "plan": plan_id, "status": status,
-                              "start": start.isoformat() if start else None}}
+    payload = {
+        "membership": {
+            "id": external_id,
+            "member": member_id,
+            "plan": plan_id,
+            "status": status,
+            "start": start.isoformat() if start else None,
+        }
+    }
     return event_apply(kind="membership.create", payload=payload, actor=actor, source=source, apply=apply)
 
 
-def membership_find(*, membership_id: str | None = None, member_id: str | None = None,
-                    plan_id: str | None = None) -> Membership:
+def membership_find(
+    *, membership_id: str | None = None, member_id: str | None = None, plan_id: str | None = None
+) -> Membership:
     """By its own id, or by member and plan (her newest membership in that plan)."""
     if membership_id is not None:
         found = Membership.objects.filter(external_id=str(membership_id)).first()
@@ -203,9 +229,7 @@ def membership_delete(*, actor: str, source: str = "admin", **ident) -> EventRes
 
 def _require_current(membership: Membership, now: datetime, verb: str) -> None:
     if membership.ended_at is not None and membership.ended_at <= now:
-        raise ServiceError(
-            "not_active", f"a {membership.base_status} membership cannot be {verb}", field="membership"
-        )
+        raise ServiceError("not_active", f"a {membership.base_status} membership cannot be {verb}", field="membership")
 
 
 def _end(membership: Membership, status: str, at: datetime, why: str) -> None:

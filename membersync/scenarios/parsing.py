@@ -35,7 +35,9 @@ def load(text: str) -> Node:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        raise ScenarioError(f"not valid YAML: {getattr(error, 'problem', error)}", mark.line + 1 if mark else None) from None
+        raise ScenarioError(
+            f"not valid YAML: {getattr(error, 'problem', error)}", mark.line + 1 if mark else None
+        ) from None
     if root is None:
         raise ScenarioError("the file is empty")
     return _convert(root)

@@ -139,8 +139,9 @@ def _catalog(node: Node) -> ZoneInfo:
         try:
             tz = ZoneInfo(str(catalog_map["timezone"].value))
         except (ZoneInfoNotFoundError, ValueError):
-            raise ScenarioError(f"unknown time zone {catalog_map['timezone'].value!r}",
-                                catalog_map["timezone"].line) from None
+            raise ScenarioError(
+                f"unknown time zone {catalog_map['timezone'].value!r}", catalog_map["timezone"].line
+            ) from None
 
     def dated(value):
         """Grant and length dates, parsed in the site's time zone."""
@@ -172,23 +173,55 @@ def _catalog(node: Node) -> ZoneInfo:
             raise ScenarioError(str(error), item.line) from None
 
     for item, value in entries("courses"):
-        create(item, {"id", "title"}, lambda v: catalog.course_create(external_id=str(v["id"]),
-                                                                       title=v.get("title", "")), value)
+        create(
+            item,
+            {"id", "title"},
+            lambda v: catalog.course_create(external_id=str(v["id"]), title=v.get("title", "")),
+            value,
+        )
     for item, value in entries("groups"):
-        create(item, {"id", "title", "courses"}, lambda v: catalog.group_create(
-            external_id=str(v["id"]), title=v.get("title", ""), course_ids=[str(c) for c in v.get("courses", [])]),
-            value)
+        create(
+            item,
+            {"id", "title", "courses"},
+            lambda v: catalog.group_create(
+                external_id=str(v["id"]), title=v.get("title", ""), course_ids=[str(c) for c in v.get("courses", [])]
+            ),
+            value,
+        )
     for item, value in entries("plans"):
-        create(item, {"id", "name", "length", "grants", "on_hold_grace"}, lambda v: catalog.plan_create(
-            external_id=str(v["id"]), name=v.get("name", ""), length=v.get("length", "unlimited"),
-            grants=v.get("grants", []), on_hold_grace=v.get("on_hold_grace")), value)
+        create(
+            item,
+            {"id", "name", "length", "grants", "on_hold_grace"},
+            lambda v: catalog.plan_create(
+                external_id=str(v["id"]),
+                name=v.get("name", ""),
+                length=v.get("length", "unlimited"),
+                grants=v.get("grants", []),
+                on_hold_grace=v.get("on_hold_grace"),
+            ),
+            value,
+        )
     for item, value in entries("seat_types"):
-        create(item, {"id", "name", "grants"}, lambda v: catalog.seat_type_create(
-            external_id=str(v["id"]), name=v.get("name", ""), grants=v.get("grants", [])), value)
+        create(
+            item,
+            {"id", "name", "grants"},
+            lambda v: catalog.seat_type_create(
+                external_id=str(v["id"]), name=v.get("name", ""), grants=v.get("grants", [])
+            ),
+            value,
+        )
     for item, value in entries("license_types"):
-        create(item, {"id", "name", "grants", "length"}, lambda v: catalog.license_type_create(
-            external_id=str(v["id"]), name=v.get("name", ""), grants=v.get("grants", []),
-            length=v.get("length", "unlimited")), value)
+        create(
+            item,
+            {"id", "name", "grants", "length"},
+            lambda v: catalog.license_type_create(
+                external_id=str(v["id"]),
+                name=v.get("name", ""),
+                grants=v.get("grants", []),
+                length=v.get("length", "unlimited"),
+            ),
+            value,
+        )
     return tz
 
 

@@ -36,5 +36,7 @@ def explanation_text(explanation: Explanation) -> str:
             for start, stop, reason in grant["suspensions"]:
                 lines.append(f"        suspended {_when(start)} -> {_when(stop) if stop else 'open'}: {reason}")
         for entry in target.history:
-            lines.append(f"    ledger {_when(entry.at)} {entry.action}: {entry.reason} (cause: {entry.cause}, by {entry.actor})")
+            lines.append(
+                f"    ledger {_when(entry.at)} {entry.action}: {entry.reason} (cause: {entry.cause}, by {entry.actor})"
+            )
     return "\n".join(lines) + "\n"

@@ -68,6 +68,10 @@ class MemberAccess(models.Model):
     member = models.OneToOneField(Member, on_delete=models.CASCADE, primary_key=True, related_name="access")
     computed_at = models.DateTimeField()
     next_change_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Fingerprints of the enrollments wanted at the last reconcile and of those the built-in sink last wrote:
+    # while they agree and next_change_at is ahead, a resync has nothing to do for this member.
+    desired_digest = models.CharField(max_length=32, blank=True)
+    applied_digest = models.CharField(max_length=32, blank=True)
 
 
 class GrantRecord(models.Model):

@@ -7,6 +7,7 @@ second run changes nothing. Every path (an event, the worker's wake-ups, a full 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from django.db import transaction
 from membersync import clock
 from membersync.access.grants import CLOSED, OPEN, PENDING, SUSPENDED, Grant, access_at, grants_from_window, next_change
 
+from .bulk import rows_delete, rows_insert, rows_update
 from .models import Enrollment, GrantRecord, LedgerEntry, MemberAccess, Operation
 from .sources import load_sources
 
@@ -68,12 +70,12 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
     records = _grant_records(member_ids)
     projected = _projected_enrollments(member_ids)
 
-    new_records: list[GrantRecord] = []
-    changed_records: list[GrantRecord] = []
+    new_records: list[tuple] = []
+    changed_records: list[tuple] = []
     vanished_records: list[int] = []
-    ledger: list[LedgerEntry] = []
-    operations: list[Operation] = []
-    access_rows: list[MemberAccess] = []
+    ledger: list[tuple] = []
+    operations: list[tuple] = []
+    access_rows: list[tuple] = []
 
     for member_id in member_ids:
         windows = loaded.windows.get(member_id, [])
@@ -85,28 +87,28 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
             state = grant.state_at(now)
             record = member_records.get(grant.key)
             if record is None:
-                record = GrantRecord(
-                    member_id=member_id,
-                    key=grant.key,
-                    target_kind=grant.target.kind,
-                    target_id=grant.target.id,
-                    source_kind=grant.source_kind,
-                    source_id=grant.source_id,
-                    state=state,
-                    opens_at=grant.opens,
-                    closes_at=grant.closes,
+                new_records.append(
+                    (
+                        member_id,
+                        grant.key,
+                        grant.target.kind,
+                        grant.target.id,
+                        grant.source_kind,
+                        grant.source_id,
+                        state,
+                        grant.opens,
+                        grant.closes,
+                    )
                 )
-                new_records.append(record)
                 ledger.extend(_transition(member_id, grant, None, state, now, cause))
-            elif record.state != state or record.opens_at != grant.opens or record.closes_at != grant.closes:
-                ledger.extend(_transition(member_id, grant, record.state, state, now, cause))
-                record.state, record.opens_at, record.closes_at = state, grant.opens, grant.closes
-                changed_records.append(record)
+            elif record[1:4] != (state, grant.opens, grant.closes):
+                ledger.extend(_transition(member_id, grant, record[1], state, now, cause))
+                changed_records.append((state, grant.opens, grant.closes, record[0]))
         for key, record in member_records.items():
             if key not in seen:
-                vanished_records.append(record.pk)
-                if record.state in (OPEN, SUSPENDED):
-                    ledger.append(_entry(member_id, record, LedgerEntry.CLOSED, now, "its source was deleted", cause))
+                vanished_records.append(record[0])
+                if record[1] in (OPEN, SUSPENDED):
+                    ledger.append(_vanished_entry(member_id, key, record, now, cause))
 
         desired = _desired_enrollments(grants, now)
         changes = _enrollment_changes(desired, projected.get(member_id, {}))
@@ -115,45 +117,105 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
             for change in changes:
                 report.changes[change["action"]] += 1
             operations.append(
-                Operation(
-                    member_id=member_id,
-                    changes=changes,
-                    idempotency_key=f"builtin:{member_id}:{uuid.uuid4().hex}",
-                    next_attempt_at=now,
-                    created_at=now,
+                (
+                    member_id,
+                    "builtin",
+                    changes,
+                    f"builtin:{member_id}:{uuid.uuid4().hex}",
+                    Operation.PENDING,
+                    0,
+                    now,
+                    now,
+                    "",
+                    "",
                 )
             )
-        access_rows.append(
-            MemberAccess(member_id=member_id, computed_at=now, next_change_at=next_change(windows, grants, now))
-        )
+        access_rows.append((member_id, now, next_change(windows, grants, now), enrollments_digest(desired.items())))
 
     report.ledger_entries = len(ledger)
     report.operations = len(operations)
     if dry_run:
         return report
-    GrantRecord.objects.bulk_create(new_records, batch_size=2000)
-    GrantRecord.objects.bulk_update(changed_records, ["state", "opens_at", "closes_at"], batch_size=2000)
-    if vanished_records:
-        GrantRecord.objects.filter(pk__in=vanished_records).delete()
-    LedgerEntry.objects.bulk_create(ledger, batch_size=2000)
-    Operation.objects.bulk_create(operations, batch_size=2000)
-    MemberAccess.objects.bulk_create(
+    rows_insert(GrantRecord, RECORD_COLUMNS, new_records)
+    rows_update(GrantRecord, ["state", "opens_at", "closes_at"], changed_records)
+    rows_delete(GrantRecord, vanished_records)
+    rows_insert(LedgerEntry, LEDGER_COLUMNS, ledger)
+    rows_insert(Operation, OPERATION_COLUMNS, operations)
+    rows_insert(
+        MemberAccess,
+        ["member_id", "computed_at", "next_change_at", "desired_digest"],
         access_rows,
-        update_conflicts=True,
-        unique_fields=["member"],
-        update_fields=["computed_at", "next_change_at"],
-        batch_size=2000,
+        conflict=["member_id"],
+        update=["computed_at", "next_change_at", "desired_digest"],
     )
     for model, rows, fields in loaded.status_writes:
-        if rows:
-            model.objects.bulk_update(rows, fields, batch_size=2000)
+        rows_update(
+            model, fields, [r if isinstance(r, tuple) else (*(getattr(r, f) for f in fields), r.pk) for r in rows]
+        )
+    for hook in loaded.after_write:
+        hook()
+    for hook in loaded.after_write:
+        hook()
     return report
 
 
-def _grant_records(member_ids: list[int]) -> dict[int, dict[str, GrantRecord]]:
-    records: dict[int, dict[str, GrantRecord]] = defaultdict(dict)
-    for record in GrantRecord.objects.filter(member_id__in=member_ids):
-        records[record.member_id][record.key] = record
+RECORD_COLUMNS = [
+    "member_id",
+    "key",
+    "target_kind",
+    "target_id",
+    "source_kind",
+    "source_id",
+    "state",
+    "opens_at",
+    "closes_at",
+]
+LEDGER_COLUMNS = [
+    "member_id",
+    "at",
+    "recorded_at",
+    "action",
+    "grant_key",
+    "target_kind",
+    "target_id",
+    "source_kind",
+    "source_id",
+    "reason",
+    "cause",
+    "actor",
+    "event_id",
+]
+OPERATION_COLUMNS = [
+    "member_id",
+    "sink",
+    "changes",
+    "idempotency_key",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+    "leased_by",
+    "last_error",
+]
+
+
+def enrollments_digest(items) -> str:
+    """A fingerprint of a member's enrollments, the same whether computed from desired access or from rows."""
+    canonical = sorted(
+        (kind, target_id, status, access_from.timestamp(), since.timestamp() if since else None)
+        for (kind, target_id), (status, access_from, since) in items
+    )
+    return hashlib.blake2b(repr(canonical).encode(), digest_size=16).hexdigest()
+
+
+def _grant_records(member_ids: list[int]) -> dict[int, dict[str, tuple]]:
+    """member pk -> grant key -> (pk, state, opens_at, closes_at, target_kind, target_id)"""
+    records: dict[int, dict[str, tuple]] = defaultdict(dict)
+    rows = GrantRecord.objects.filter(member_id__in=member_ids).values_list(
+        "member_id", "key", "pk", "state", "opens_at", "closes_at", "target_kind", "target_id"
+    )
+    for member_id, key, *record in rows:
+        records[member_id][key] = tuple(record)
     return records
 
 
@@ -252,28 +314,46 @@ def _transition(member_id: int, grant: Grant, before: str | None, after: str, no
         pause = next(p for p in grant.suspensions if p.contains(now))
         yield _entry(member_id, grant, LedgerEntry.SUSPENDED, at, pause.reason or "its source was paused", cause)
     elif after == CLOSED:
-        if before in (OPEN, SUSPENDED) or (before in (None, PENDING) and grant.opens and grant.opens < at):
-            if before in (None, PENDING):
-                yield _entry(member_id, grant, LedgerEntry.OPENED, grant.opens, grant.why, cause)
+        opened_unseen = before in (None, PENDING) and grant.opens is not None and grant.opens < at
+        if opened_unseen:
+            yield _entry(member_id, grant, LedgerEntry.OPENED, grant.opens, grant.why, cause)
+        if opened_unseen or before in (OPEN, SUSPENDED):
             yield _entry(member_id, grant, LedgerEntry.CLOSED, at, grant.close_reason or "its source ended", cause)
 
 
-def _entry(member_id: int, grant, action: str, at: datetime, reason: str, cause: Cause) -> LedgerEntry:
-    target_kind = grant.target.kind if isinstance(grant, Grant) else grant.target_kind
-    target_id = grant.target.id if isinstance(grant, Grant) else grant.target_id
-    return LedgerEntry(
-        member_id=member_id,
-        at=at,
-        recorded_at=clock.now(),
-        action=action,
-        grant_key=grant.key,
-        target_kind=target_kind,
-        target_id=target_id,
-        source_kind=grant.source_kind,
-        source_id=grant.source_id,
-        reason=reason[:400],
-        cause=cause.description[:200],
-        actor=cause.actor[:200],
-        event_id=cause.event_id,
+def _vanished_entry(member_id: int, key: str, record: tuple, now: datetime, cause: Cause) -> tuple:
+    source_kind, source_id, _ = key.split(":", 2)
+    return (
+        member_id,
+        now,
+        clock.now(),
+        LedgerEntry.CLOSED,
+        key,
+        record[4],
+        record[5],
+        source_kind,
+        source_id,
+        "its source was deleted",
+        cause.description[:200],
+        cause.actor[:200],
+        cause.event_id,
     )
 
+
+def _entry(member_id: int, grant: Grant, action: str, at: datetime, reason: str, cause: Cause) -> tuple:
+    """A ledger row, in LEDGER_COLUMNS order."""
+    return (
+        member_id,
+        at,
+        clock.now(),
+        action,
+        grant.key,
+        grant.target.kind,
+        grant.target.id,
+        grant.source_kind,
+        grant.source_id,
+        reason[:400],
+        cause.description[:200],
+        cause.actor[:200],
+        cause.event_id,
+    )

@@ -2,41 +2,41 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 from django.db.models import Q
 
-from .models import Enrollment, Operation
+from .bulk import rows_insert, rows_update
+from .models import Enrollment, MemberAccess, Operation
 
 
 def builtin_apply(operations: list[Operation], now: datetime) -> None:
-    """Write the operations' changes to the enrollment table, in order, with one upsert and one delete."""
+    """Write the operations' changes to the enrollment table, in order, with one upsert and one delete; then
+    record a fingerprint of what each member now holds, so a resync can tell a member needs nothing."""
     final: dict[tuple[int, str, str], dict | None] = {}
     for op in operations:
         for change in op.changes:
             key = (op.member_id, change["target_kind"], change["target_id"])
             final[key] = None if change["action"] == "unenroll" else change
-    upserts = [
-        Enrollment(
-            member_id=member_id,
-            target_kind=kind,
-            target_id=target_id,
-            status=Enrollment.SUSPENDED if change["action"] == "suspend" else Enrollment.ACTIVE,
-            access_from=datetime.fromisoformat(change["access_from"]),
-            suspended_since=(
-                datetime.fromisoformat(change["suspended_since"]) if change.get("suspended_since") else None
-            ),
-            updated_at=now,
-        )
-        for (member_id, kind, target_id), change in final.items()
-        if change is not None
-    ]
-    Enrollment.objects.bulk_create(
-        upserts,
-        update_conflicts=True,
-        unique_fields=["member", "target_kind", "target_id"],
-        update_fields=["status", "access_from", "suspended_since", "updated_at"],
-        batch_size=2000,
+    rows_insert(
+        Enrollment,
+        ["member_id", "target_kind", "target_id", "status", "access_from", "suspended_since", "updated_at"],
+        [
+            (
+                member_id,
+                kind,
+                target_id,
+                Enrollment.SUSPENDED if change["action"] == "suspend" else Enrollment.ACTIVE,
+                datetime.fromisoformat(change["access_from"]),
+                datetime.fromisoformat(change["suspended_since"]) if change.get("suspended_since") else None,
+                now,
+            )
+            for (member_id, kind, target_id), change in final.items()
+            if change is not None
+        ],
+        conflict=["member_id", "target_kind", "target_id"],
+        update=["status", "access_from", "suspended_since", "updated_at"],
     )
     removals = [key for key, change in final.items() if change is None]
     for start in range(0, len(removals), 200):  # keeps each statement's OR-chain short
@@ -44,6 +44,19 @@ def builtin_apply(operations: list[Operation], now: datetime) -> None:
         for member_id, kind, target_id in removals[start : start + 200]:
             condition |= Q(member_id=member_id, target_kind=kind, target_id=target_id)
         Enrollment.objects.filter(condition).delete()
+    _record_applied_digests({op.member_id for op in operations})
+
+
+def _record_applied_digests(member_ids: set[int]) -> None:
+    from .reconciler import enrollments_digest
+
+    held: dict[int, list] = defaultdict(list)
+    rows = Enrollment.objects.filter(member_id__in=member_ids).values_list(
+        "member_id", "target_kind", "target_id", "status", "access_from", "suspended_since"
+    )
+    for member_id, kind, target_id, status, access_from, since in rows:
+        held[member_id].append(((kind, target_id), (status, access_from, since)))
+    rows_update(MemberAccess, ["applied_digest"], [(enrollments_digest(held[m]), m) for m in member_ids])
 
 
 SINKS = {"builtin": builtin_apply}

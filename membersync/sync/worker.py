@@ -37,7 +37,8 @@ def worker_tick(*, now: datetime, worker: str | None = None) -> TickReport:
     report = TickReport()
     while True:
         due = list(
-            MemberAccess.objects.filter(next_change_at__lte=now).order_by("next_change_at")
+            MemberAccess.objects.filter(next_change_at__lte=now)
+            .order_by("next_change_at")
             .values_list("member_id", flat=True)[:WAKE_BATCH]
         )
         if not due:

@@ -1,0 +1,108 @@
+"""Bulk writes for the hot paths: one prepared statement, executemany, values adapted once per column.
+
+Django's bulk_create and bulk_update build a model instance and compile SQL per row; at a million rows that,
+not the database, is the cost. These take plain tuples and work on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+
+from django.db import connection, models
+
+CHUNK = 5000
+
+
+def _adapters(model: type[models.Model], columns: Sequence[str]) -> list[Callable | None]:
+    adapters: list[Callable | None] = []
+    for column in columns:
+        field = model._meta.get_field(column)
+        if isinstance(field, models.DateTimeField):
+            adapters.append(
+                _sqlite_datetime if connection.vendor == "sqlite" else connection.ops.adapt_datetimefield_value
+            )
+        elif isinstance(field, models.JSONField):
+            adapters.append(lambda value, field=field: field.get_db_prep_save(value, connection))
+        else:
+            adapters.append(None)
+    return adapters
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    """What Django's SQLite backend stores for an aware datetime (naive UTC, str()), without its per-value checks."""
+    return str(value.astimezone(UTC).replace(tzinfo=None))
+
+
+def _adapted(rows: Iterable[Sequence], adapters: list[Callable | None]) -> list[tuple]:
+    if not any(adapters):
+        return [tuple(row) for row in rows]
+    pairs = list(enumerate(adapters))
+    return [
+        tuple(value if a is None or value is None else a(value) for (_, a), value in zip(pairs, row, strict=True))
+        for row in rows
+    ]
+
+
+def _execute(sql: str, rows: list[tuple]) -> None:
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), CHUNK):
+            cursor.executemany(sql, rows[start : start + CHUNK])
+
+
+def rows_insert(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Iterable[Sequence],
+    *,
+    conflict: Sequence[str] = (),
+    update: Sequence[str] = (),
+) -> None:
+    """INSERT the rows; with `conflict` columns, update `update` columns of rows that exist (or skip them)."""
+    rows = list(rows)
+    if not rows:
+        return
+    defaults = [
+        f
+        for f in model._meta.concrete_fields
+        if (f.has_default() or (f.empty_strings_allowed and not f.null))
+        and not f.primary_key
+        and f.attname not in columns
+        and f.name not in columns
+    ]
+    if defaults:  # the ORM fills these in; a raw insert must too
+        columns = [*columns, *(f.attname for f in defaults)]
+        extra = tuple(f.get_default() for f in defaults)
+        rows = [(*row, *extra) for row in rows]
+    names = [model._meta.get_field(c).column for c in columns]
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({', '.join(names)}) "
+        f"VALUES ({', '.join(['%s'] * len(names))})"
+    )
+    if conflict:
+        target = ", ".join(model._meta.get_field(c).column for c in conflict)
+        if update:
+            assignments = ", ".join(
+                f"{model._meta.get_field(c).column} = excluded.{model._meta.get_field(c).column}" for c in update
+            )
+            sql += f" ON CONFLICT ({target}) DO UPDATE SET {assignments}"
+        else:
+            sql += f" ON CONFLICT ({target}) DO NOTHING"
+    _execute(sql, _adapted(rows, _adapters(model, columns)))
+
+
+def rows_update(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """UPDATE by primary key: each row is the new values of `columns` followed by the pk."""
+    rows = list(rows)
+    if not rows:
+        return
+    assignments = ", ".join(f"{model._meta.get_field(c).column} = %s" for c in columns)
+    sql = (
+        f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {assignments} WHERE {model._meta.pk.column} = %s"
+    )
+    _execute(sql, _adapted(rows, [*_adapters(model, columns), None]))
+
+
+def rows_delete(model: type[models.Model], pks: Sequence[int]) -> None:
+    for start in range(0, len(pks), 500):
+        model.objects.filter(pk__in=pks[start : start + 500])._raw_delete(model.objects.db)
