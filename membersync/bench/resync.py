@@ -54,6 +54,7 @@ def bench_resync(*, members: int, out: Callable[[str], None]) -> dict:
     full_s, full = _timed(lambda: members_resync(dry_run=False, actor="bench", batch_size=2000))
     enrollments = Enrollment.objects.count()
     noop_s, noop = _timed(lambda: members_resync(dry_run=False, actor="bench", batch_size=2000))
+    quick_s, quick = _timed(lambda: members_resync(dry_run=False, actor="bench", batch_size=2000, quick=True))
     floor_s, floor_rows = _floor()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     clock.set_time(None)
@@ -66,6 +67,9 @@ def bench_resync(*, members: int, out: Callable[[str], None]) -> dict:
         "noop_seconds": noop_s,
         "noop_members_per_second": members / noop_s,
         "noop_changes": sum(noop.changes.values()),
+        "quick_noop_seconds": quick_s,
+        "quick_noop_members_per_second": members / quick_s,
+        "quick_noop_changes": sum(quick.changes.values()),
         "floor_seconds": floor_s,
         "full_to_floor_ratio": full_s / floor_s,
         "peak_memory_mb": peak_mb,
@@ -76,7 +80,14 @@ def bench_resync(*, members: int, out: Callable[[str], None]) -> dict:
         f"full resync into empty enrollments: {full_s:.2f} s ({members / full_s:,.0f} members/s), "
         f"{sum(full.changes.values()):,} changes"
     )
-    out(f"no-op resync: {noop_s:.2f} s ({members / noop_s:,.0f} members/s), {results['noop_changes']} changes")
+    out(
+        f"no-op resync, every member recomputed: {noop_s:.2f} s ({members / noop_s:,.0f} members/s), "
+        f"{results['noop_changes']} changes"
+    )
+    out(
+        f"no-op resync --quick: {quick_s:.3f} s ({members / quick_s:,.0f} members/s), "
+        f"{results['quick_noop_changes']} changes, {quick.members} members needed work"
+    )
     out(f"floor (one raw bulk insert of the same {floor_rows:,} rows): {floor_s:.2f} s")
     out(f"full resync / floor: {full_s / floor_s:.1f}x")
     out(f"peak memory: {peak_mb:,.0f} MB")

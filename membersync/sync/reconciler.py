@@ -68,7 +68,7 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
     report = ReconcileReport(members=len(member_ids))
     loaded = load_sources(member_ids, now)
     records = _grant_records(member_ids)
-    projected = _projected_enrollments(member_ids)
+    projected, with_pending = _projected_enrollments(member_ids)
 
     new_records: list[tuple] = []
     changed_records: list[tuple] = []
@@ -130,7 +130,10 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
                     "",
                 )
             )
-        access_rows.append((member_id, now, next_change(windows, grants, now), enrollments_digest(desired.items())))
+        digest = enrollments_digest(desired.items())
+        # With nothing to change and nothing pending, the sink holds exactly what is wanted.
+        settled = not changes and member_id not in with_pending
+        access_rows.append((member_id, now, next_change(windows, grants, now), digest, digest if settled else None))
 
     report.ledger_entries = len(ledger)
     report.operations = len(operations)
@@ -141,19 +144,20 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
     rows_delete(GrantRecord, vanished_records)
     rows_insert(LedgerEntry, LEDGER_COLUMNS, ledger)
     rows_insert(Operation, OPERATION_COLUMNS, operations)
+    columns = ["member_id", "computed_at", "next_change_at", "desired_digest", "applied_digest"]
+    settled_rows = [row for row in access_rows if row[4] is not None]
+    rows_insert(MemberAccess, columns, settled_rows, conflict=["member_id"], update=columns[1:])
     rows_insert(
         MemberAccess,
-        ["member_id", "computed_at", "next_change_at", "desired_digest"],
-        access_rows,
+        columns[:4],
+        [row[:4] for row in access_rows if row[4] is None],
         conflict=["member_id"],
-        update=["computed_at", "next_change_at", "desired_digest"],
+        update=columns[1:4],
     )
     for model, rows, fields in loaded.status_writes:
         rows_update(
             model, fields, [r if isinstance(r, tuple) else (*(getattr(r, f) for f in fields), r.pk) for r in rows]
         )
-    for hook in loaded.after_write:
-        hook()
     for hook in loaded.after_write:
         hook()
     return report
@@ -219,8 +223,9 @@ def _grant_records(member_ids: list[int]) -> dict[int, dict[str, tuple]]:
     return records
 
 
-def _projected_enrollments(member_ids: list[int]) -> dict[int, dict[tuple[str, str], tuple]]:
-    """What the built-in LMS will hold once the operations already in the outbox are applied."""
+def _projected_enrollments(member_ids: list[int]) -> tuple[dict[int, dict[tuple[str, str], tuple]], set[int]]:
+    """What the built-in LMS will hold once the operations already in the outbox are applied, and which
+    members have operations pending."""
     state: dict[int, dict[tuple[str, str], tuple]] = defaultdict(dict)
     rows = Enrollment.objects.filter(member_id__in=member_ids).values_list(
         "member_id", "target_kind", "target_id", "status", "access_from", "suspended_since"
@@ -228,14 +233,16 @@ def _projected_enrollments(member_ids: list[int]) -> dict[int, dict[tuple[str, s
     for member_id, kind, target_id, status, access_from, suspended_since in rows:
         state[member_id][(kind, target_id)] = (status, access_from, suspended_since)
     pending = Operation.objects.filter(member_id__in=member_ids, status=Operation.PENDING).order_by("pk")
+    with_pending = set()
     for member_id, changes in pending.values_list("member_id", "changes"):
+        with_pending.add(member_id)
         for change in changes:
             key = (change["target_kind"], change["target_id"])
             if change["action"] == "unenroll":
                 state[member_id].pop(key, None)
             else:
                 state[member_id][key] = _enrollment_tuple(change)
-    return state
+    return state, with_pending
 
 
 def _enrollment_tuple(change: dict) -> tuple:

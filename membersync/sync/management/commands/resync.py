@@ -33,8 +33,14 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=1000, help="members per transaction (default 1000)")
         parser.add_argument("--show", type=int, default=20, help="how many changes to list (default 20)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--quick",
+            action="store_true",
+            help="only members that are due, never computed, or whose enrollments differ from what was last wanted "
+            "(trusts the built-in sink's record; the default full resync also repairs rows edited by hand)",
+        )
 
-    def handle(self, *args, dry_run, batch_size, show, no_progress, **options):
+    def handle(self, *args, dry_run, batch_size, show, no_progress, quick, **options):
         progress = None if no_progress else text_progress_bar(self.stderr)
         report = members_resync(
             dry_run=dry_run,
@@ -42,6 +48,7 @@ class Command(BaseCommand):
             batch_size=batch_size,
             progress=progress,
             sample_size=show,
+            quick=quick,
         )
         would = "would change" if dry_run else "changed"
         out = self.stdout
