@@ -134,6 +134,8 @@ class Operation(models.Model):
     sink = models.CharField(max_length=32, default="builtin")
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="operations")
     changes = models.JSONField()
+    # The fingerprint of the member's enrollments once this operation (and those before it) is applied.
+    result_digest = models.CharField(max_length=32, blank=True)
     idempotency_key = models.CharField(max_length=200, unique=True)
     status = models.CharField(max_length=16, default=PENDING)
     attempts = models.PositiveIntegerField(default=0)

@@ -112,25 +112,13 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
 
         desired = _desired_enrollments(grants, now)
         changes = _enrollment_changes(desired, projected.get(member_id, {}))
+        digest = enrollments_digest(desired.items())
         if changes:
             report.by_member[member_id] = changes
             for change in changes:
                 report.changes[change["action"]] += 1
-            operations.append(
-                (
-                    member_id,
-                    "builtin",
-                    changes,
-                    f"builtin:{member_id}:{uuid.uuid4().hex}",
-                    Operation.PENDING,
-                    0,
-                    now,
-                    now,
-                    "",
-                    "",
-                )
-            )
-        digest = enrollments_digest(desired.items())
+            key = f"builtin:{member_id}:{uuid.uuid4().hex}"
+            operations.append((member_id, "builtin", changes, digest, key, Operation.PENDING, 0, now, now, "", ""))
         # With nothing to change and nothing pending, the sink holds exactly what is wanted.
         settled = not changes and member_id not in with_pending
         access_rows.append((member_id, now, next_change(windows, grants, now), digest, digest if settled else None))
@@ -193,6 +181,7 @@ OPERATION_COLUMNS = [
     "member_id",
     "sink",
     "changes",
+    "result_digest",
     "idempotency_key",
     "status",
     "attempts",

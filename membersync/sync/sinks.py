@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 
 from django.db.models import Q
@@ -44,19 +43,9 @@ def builtin_apply(operations: list[Operation], now: datetime) -> None:
         for member_id, kind, target_id in removals[start : start + 200]:
             condition |= Q(member_id=member_id, target_kind=kind, target_id=target_id)
         Enrollment.objects.filter(condition).delete()
-    _record_applied_digests({op.member_id for op in operations})
-
-
-def _record_applied_digests(member_ids: set[int]) -> None:
-    from .reconciler import enrollments_digest
-
-    held: dict[int, list] = defaultdict(list)
-    rows = Enrollment.objects.filter(member_id__in=member_ids).values_list(
-        "member_id", "target_kind", "target_id", "status", "access_from", "suspended_since"
-    )
-    for member_id, kind, target_id, status, access_from, since in rows:
-        held[member_id].append(((kind, target_id), (status, access_from, since)))
-    rows_update(MemberAccess, ["applied_digest"], [(enrollments_digest(held[m]), m) for m in member_ids])
+    # What the member holds now is what the last of her operations was computed to leave.
+    last = {op.member_id: op.result_digest for op in operations}
+    rows_update(MemberAccess, ["applied_digest"], [(digest, member_id) for member_id, digest in last.items()])
 
 
 SINKS = {"builtin": builtin_apply}
