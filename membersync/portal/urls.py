@@ -1,9 +1,24 @@
-from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import LogoutView
 from django.urls import path
-from django.views.generic import RedirectView
+
+from . import views
 
 app_name = "portal"
+org = "orgs/<str:org_id>/"
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="admin/login.html"), name="login"),
-    path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),
+    path("", views.home, name="home"),
+    path("login/", views.PortalLoginView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(next_page="portal:login"), name="logout"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path(org, views.org_dashboard, name="org_dashboard"),
+    path(org + "people/", views.org_people, name="org_people"),
+    path(org + "people/invite/", views.org_invite, name="org_invite"),
+    path(org + "people/import/", views.org_import, name="org_import"),
+    path(org + "people/export.csv", views.org_export, name="org_export"),
+    path(org + "seats/", views.org_seats, name="org_seats"),
+    path(org + "seats/assign/", views.org_seat_assign, name="org_seat_assign"),
+    path(org + "seats/release/", views.org_seat_release, name="org_seat_release"),
+    path(org + "seats/move/", views.org_seat_move, name="org_seat_move"),
+    path(org + "licenses/", views.org_licenses, name="org_licenses"),
+    path(org + "licenses/assign/", views.org_license_assign, name="org_license_assign"),
 ]

@@ -1,0 +1,133 @@
+"""Reads the portal's pages need on top of membersync.orgs.selectors."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+
+from membersync import clock
+from membersync.catalog.models import Course, Group
+from membersync.members.models import Member
+from membersync.orgs.models import Invitation, Organization, OrgRole
+from membersync.orgs.selectors import OrgPeople
+from membersync.sync.models import GrantRecord
+
+from .charts import Bar
+
+
+def invitation_by_token(token: str) -> Invitation | None:
+    return Invitation.objects.select_related("organization").filter(token=str(token)).first()
+
+
+def invitation_problem(invitation: Invitation | None) -> str | None:
+    """Why this invitation link cannot be used any more, in words for the person who clicked it."""
+    if invitation is None:
+        return "This invitation link is not valid. Check that you copied the whole link from the email."
+    if invitation.status == Invitation.ACCEPTED:
+        return "This invitation was already used. Log in with the password you chose."
+    if invitation.status == Invitation.CANCELLED:
+        return "This invitation was withdrawn. Ask your organization's manager for a new one."
+    if invitation.expires_at <= clock.now():
+        return (
+            f"This invitation expired on {invitation.expires_at:%d %B %Y}. "
+            "Ask your organization's manager to send a new one."
+        )
+    return None
+
+
+def login_exists_for(email: str) -> bool:
+    """Whether the invited person already signs in (then accepting keeps their password)."""
+    if Member.objects.filter(email__iexact=email, user__isnull=False).exists():
+        return True
+    return get_user_model().objects.filter(username__iexact=email).exists()
+
+
+def target_titles() -> dict[tuple[str, str], str]:
+    titles = {("course", ext): title for ext, title in Course.objects.values_list("external_id", "title")}
+    titles |= {("group", ext): title for ext, title in Group.objects.values_list("external_id", "title")}
+    return titles
+
+
+@dataclass
+class AccessCell:
+    kind: str
+    title: str
+    status: str  # open | suspended | pending
+
+
+# A person's access to one course or group is the best state among the grants reaching it.
+_RANK = {"open": 0, "suspended": 1, "pending": 2}
+
+
+def _org_access(org: Organization) -> dict[int, dict[tuple[str, str], str]]:
+    """Member pk -> (kind, id) -> open | suspended | pending, from the grant records the reconciler keeps (they
+    change in the same transaction as the seat, so the page shows a new seat's courses at once, before the
+    worker has written them to the learning site)."""
+    access: dict[int, dict[tuple[str, str], str]] = defaultdict(dict)
+    rows = (
+        GrantRecord.objects.filter(member__org_roles__organization=org, state__in=tuple(_RANK))
+        .values_list("member_id", "target_kind", "target_id", "state")
+        .distinct()
+    )
+    for member_pk, kind, target_id, state in rows:
+        current = access[member_pk].get((kind, target_id))
+        if current is None or _RANK[state] < _RANK[current]:
+            access[member_pk][(kind, target_id)] = state
+    return access
+
+
+def people_access(org: Organization) -> dict[int, list[AccessCell]]:
+    """Member pk -> the courses and groups they can open (or have suspended, or will open), titled."""
+    titles = target_titles()
+    return {
+        member_pk: sorted(
+            (
+                AccessCell(kind, titles.get((kind, target_id), target_id), state)
+                for (kind, target_id), state in targets.items()
+            ),
+            key=lambda cell: (_RANK[cell.status], cell.title),
+        )
+        for member_pk, targets in _org_access(org).items()
+    }
+
+
+def course_access_bars(org: Organization, people: OrgPeople) -> list[Bar]:
+    """One bar per course or group anyone in the organization has: how many of its people can open it."""
+    headcount = len(people.people)
+    titles = target_titles()
+    counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for targets in _org_access(org).values():
+        for key, state in targets.items():
+            counts[key][state] += 1
+    bars = []
+    for key, counter in sorted(counts.items(), key=lambda item: (-item[1]["open"], titles.get(item[0], item[0][1]))):
+        opened, suspended = counter["open"], counter["suspended"]
+        none = max(headcount - opened - suspended, 0)
+        summary = f"{opened} of {headcount} can open" + (f", {suspended} suspended" if suspended else "")
+        bars.append(Bar(titles.get(key, key[1]), (opened, suspended, none), summary))
+    return bars
+
+
+def people_rows_for_export(org: Organization) -> list[tuple[str, str, str, str, str]]:
+    """(email, first_name, last_name, role, status) for the people in the organization and its pending
+    invitations: the import reads the first four columns, so an export can be edited and imported back."""
+    rows = []
+    for member, role in (
+        (r.member, r.role)
+        for r in OrgRole.objects.filter(organization=org).select_related("member", "member__user").order_by("pk")
+    ):
+        user = member.user
+        first, last = (user.first_name, user.last_name) if user else _split_name(member.name)
+        rows.append((member.email or (user.email if user else ""), first, last, role, "joined"))
+    now = clock.now()
+    for invitation in Invitation.objects.filter(organization=org, status=Invitation.PENDING).order_by("pk"):
+        status = "invited" if invitation.expires_at > now else "invitation expired"
+        rows.append((invitation.email, invitation.first_name, invitation.last_name, invitation.role, status))
+    return rows
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    first, _, last = name.strip().partition(" ")
+    return first, last

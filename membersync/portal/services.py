@@ -1,0 +1,171 @@
+"""Portal writes that are more than one call to an orgs service: importing people in bulk, sending invitations.
+
+The import is one event (sync.services.event_apply): the actor's permission is checked once, every row is
+checked against the file and the database first, then the accepted rows are written with bulk queries. Refused
+rows change nothing; the report says, row by row, what was done and why a row was refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db.models.functions import Lower
+
+from membersync.errors import ServiceError
+from membersync.orgs import permissions
+from membersync.orgs.models import MANAGER, OWNER, Invitation, Organization, OrgRole
+from membersync.orgs.services import INVITATION_LIFETIME
+from membersync.sync.services import event_apply
+
+from .csv_people import ParsedPeople
+
+INVITED = "invited"
+ROLE_CHANGED = "role changed"
+UNCHANGED = "unchanged"
+REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    row: int
+    email: str
+    outcome: str  # invited | role changed | unchanged | refused
+    detail: str
+
+
+@dataclass
+class ImportReport:
+    rows: list[RowOutcome] = field(default_factory=list)
+    invitations: list[Invitation] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for row in self.rows if row.outcome == outcome)
+
+    @property
+    def count_refused(self) -> int:
+        return self.count(REFUSED)
+
+    @property
+    def done(self) -> int:
+        return len(self.rows) - self.count(REFUSED)
+
+
+def people_import(*, org: Organization, parsed: ParsedPeople, actor: str, source: str = "portal") -> ImportReport:
+    """Invite the new people of a checked CSV, change the role of people already in the organization, and
+    report every row. Refused as a whole (ServiceError) only when the actor may not manage the organization."""
+    if parsed.file_error:
+        raise ServiceError("invalid", parsed.file_error, field="file")
+    report = ImportReport()
+
+    def apply(event) -> list[int]:
+        now = event.occurred_at
+        permissions.require_manager(actor, org, "import people")
+        acting_as = permissions.actor_member_id(actor)
+        emails = [row.email for row in parsed.rows]
+        roles_by_email: dict[str, OrgRole] = {}
+        for role in (
+            OrgRole.objects.filter(organization=org)
+            .annotate(email_lower=Lower("member__email"))
+            .filter(email_lower__in=emails)
+            .select_related("member")
+        ):
+            roles_by_email[role.email_lower] = role
+        pending = {
+            email: expires
+            for email, expires in Invitation.objects.filter(
+                organization=org, status=Invitation.PENDING, expires_at__gt=now, email__in=emails
+            ).values_list("email", "expires_at")
+        }
+        outcomes = {
+            refusal.row: RowOutcome(refusal.row, refusal.email, REFUSED, refusal.reason) for refusal in parsed.refused
+        }
+        role_changes: list[OrgRole] = []
+        new_invitations: list[Invitation] = []
+        for row in parsed.rows:
+            existing = roles_by_email.get(row.email)
+            if existing is not None:
+                if existing.role == row.role:
+                    outcome = RowOutcome(row.row, row.email, UNCHANGED, f"already in the organization as {row.role}")
+                elif existing.role == OWNER:
+                    outcome = RowOutcome(
+                        row.row, row.email, REFUSED, "is the owner: transfer the ownership instead of importing a role"
+                    )
+                elif acting_as is not None and existing.member.external_id == acting_as:
+                    outcome = RowOutcome(row.row, row.email, REFUSED, "you cannot change your own role")
+                else:
+                    outcome = RowOutcome(
+                        row.row, row.email, ROLE_CHANGED, f"role changed from {existing.role} to {row.role}"
+                    )
+                    existing.role = row.role
+                    role_changes.append(existing)
+            elif row.email in pending:
+                outcome = RowOutcome(
+                    row.row,
+                    row.email,
+                    UNCHANGED,
+                    f"already invited (until {pending[row.email]:%Y-%m-%d})",
+                )
+            else:
+                outcome = RowOutcome(row.row, row.email, INVITED, f"invited as {row.role}")
+                new_invitations.append(
+                    Invitation(
+                        organization=org,
+                        email=row.email,
+                        first_name=row.first_name,
+                        last_name=row.last_name,
+                        role=row.role,
+                        token=secrets.token_urlsafe(32),
+                        invited_by=actor,
+                        created_at=now,
+                        expires_at=now + INVITATION_LIFETIME,
+                    )
+                )
+            outcomes[row.row] = outcome
+        if role_changes:
+            OrgRole.objects.bulk_update(role_changes, ["role"], batch_size=2000)
+        if new_invitations:
+            Invitation.objects.bulk_create(new_invitations, batch_size=2000)
+        report.rows = [outcomes[number] for number in sorted(outcomes)]
+        report.invitations = new_invitations
+        return []
+
+    payload = {
+        "org": org.external_id,
+        "rows": len(parsed.rows) + len(parsed.refused),
+        "accepted": len(parsed.rows),
+        "refused": len(parsed.refused),
+        "digest": hashlib.sha256("\n".join(f"{r.email},{r.role}" for r in parsed.rows).encode()).hexdigest(),
+    }
+    event_apply(kind="org.people_import", payload=payload, actor=actor, source=source, apply=apply)
+    return report
+
+
+def invitations_send(*, invitations: Iterable[Invitation], accept_url: Callable[[str], str]) -> int:
+    """Email each invited person the link that lets them set a password and join; one mail connection."""
+    messages = []
+    for invitation in invitations:
+        greeting = f"Hello {invitation.first_name}," if invitation.first_name else "Hello,"
+        role = "a manager" if invitation.role == MANAGER else "a member"
+        body = (
+            f"{greeting}\n\n"
+            f"You are invited to join {invitation.organization.name} as {role}.\n\n"
+            f"Open this link to choose your password and join:\n{accept_url(invitation.token)}\n\n"
+            f"The link works once and expires on {invitation.expires_at:%d %B %Y}.\n"
+        )
+        messages.append(
+            EmailMessage(
+                subject=f"You are invited to {invitation.organization.name}",
+                body=body,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[invitation.email],
+            )
+        )
+    if not messages:
+        return 0
+    with get_connection() as connection:
+        return connection.send_messages(messages) or 0

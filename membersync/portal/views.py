@@ -1,0 +1,397 @@
+"""The portal's pages. Each view reads its input, calls one service or selector, and renders; the services
+decide what is allowed (they see the logged-in person as the actor) and the views only turn their refusals into
+messages beside the field they name."""
+
+from __future__ import annotations
+
+import io
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from membersync.errors import ServiceError
+from membersync.orgs import selectors as org_selectors
+from membersync.orgs import services as org_services
+from membersync.orgs.permissions import actor_for, can_manage
+
+from . import selectors
+from .charts import ACCESS_PARTS, SEAT_PARTS, Bar, bar_chart_svg
+from .csv_people import people_csv_parse, people_csv_write
+from .forms import InviteForm, PeopleImportForm, SeatAssignForm, SeatMoveForm, SetPasswordForm
+from .services import REFUSED, invitations_send, people_import
+
+SOURCE = "portal"
+
+
+class PortalAuthenticationForm(AuthenticationForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Email or username"
+
+
+class PortalLoginView(LoginView):
+    template_name = "portal/login.html"
+    authentication_form = PortalAuthenticationForm
+    redirect_authenticated_user = True
+
+
+def _member_of(user):
+    try:
+        return user.member
+    except (ObjectDoesNotExist, AttributeError):
+        return None
+
+
+def org_manager_required(view):
+    """Open the organization's pages to its owners and managers. Someone outside it gets a 404 (the page does
+    not tell them the organization exists), a plain member of it a 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, org_id, *args, **kwargs):
+        org = org_selectors.org_by_external_id(org_id)
+        member = _member_of(request.user)
+        role = org_selectors.org_role(org, member) if org is not None else None
+        if org is None or role is None:
+            raise Http404("No such organization")
+        if not can_manage(role):
+            raise PermissionDenied("Only the organization's owners and managers can open this page.")
+        request.org, request.org_role, request.actor = org, role, actor_for(member)
+        return view(request, org, *args, **kwargs)
+
+    return wrapper
+
+
+def _attach_error(form: forms.Form, error: ServiceError, field_map: dict[str, str]) -> None:
+    target = field_map.get(error.field or "")
+    form.add_error(target if target in form.fields else None, error.message)
+
+
+# ---- account ----
+
+
+@login_required
+def home(request):
+    orgs = org_selectors.orgs_for_user(request.user)
+    managed = [(org, role) for org, role in orgs if can_manage(role)]
+    if len(managed) == 1 and len(orgs) == 1:
+        return redirect("portal:org_dashboard", org_id=managed[0][0].external_id)
+    return render(request, "portal/home.html", {"orgs": orgs, "can_manage": can_manage})
+
+
+def invitation_accept(request, token):
+    invitation = selectors.invitation_by_token(token)
+    problem = selectors.invitation_problem(invitation)
+    if problem:
+        return render(request, "portal/invitation.html", {"problem": problem}, status=410 if invitation else 404)
+    has_login = selectors.login_exists_for(invitation.email)
+    form = SetPasswordForm(request.POST or None) if not has_login else None
+    if request.method == "POST" and (has_login or form.is_valid()):
+        try:
+            member = org_services.invitation_accept(
+                token=token, password=form.cleaned_data["password1"] if form else "", actor="invitation", source=SOURCE
+            )
+        except ServiceError as error:
+            if error.field == "password" and form is not None:
+                form.add_error("password1", error.message)
+            else:
+                return render(request, "portal/invitation.html", {"problem": error.message.capitalize()}, status=410)
+        else:
+            joined = f"You joined {invitation.organization.name}."
+            if has_login:
+                messages.success(request, f"{joined} Log in with your usual password.")
+                return redirect("portal:login")
+            login(request, member.user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"{joined} Your password is set; log in with {invitation.email} next time.")
+            return redirect("portal:home")
+    context = {"invitation": invitation, "form": form, "has_login": has_login}
+    return render(request, "portal/invitation.html", context, status=400 if form is not None and form.errors else 200)
+
+
+# ---- an organization ----
+
+
+@org_manager_required
+def org_dashboard(request, org):
+    seat_use = org_selectors.org_dashboard(org)
+    people = org_selectors.org_people(org)
+    licenses = org_selectors.org_licenses(org)
+    seat_bars = [
+        Bar(
+            use.name,
+            (use.used, use.held, use.free),
+            f"{use.used} used, {use.held} held, {use.free} free of {use.total}",
+        )
+        for use in seat_use
+    ]
+    access_bars = selectors.course_access_bars(org, people)
+    seat_chart = bar_chart_svg(
+        chart_id="seat-chart",
+        title="Seat use per seat type",
+        description="For each seat type: seats held by people, held for pending invitations, and free.",
+        parts=SEAT_PARTS,
+        bars=seat_bars,
+    )
+    access_chart = bar_chart_svg(
+        chart_id="access-chart",
+        title="Course access across the organization",
+        description=f"For each course or group: how many of the {len(people.people)} people can open it.",
+        parts=ACCESS_PARTS,
+        bars=access_bars,
+    )
+    license_counts: dict[str, int] = {}
+    for _, status in licenses:
+        license_counts[status] = license_counts.get(status, 0) + 1
+    context = {
+        "org": org,
+        "seat_use": seat_use,
+        "seats_total": sum(u.total for u in seat_use),
+        "seats_used": sum(u.used for u in seat_use),
+        "seats_free": sum(u.free for u in seat_use),
+        "people_count": len(people.people),
+        "invitation_count": len(people.invitations),
+        "license_counts": sorted(license_counts.items()),
+        "seat_chart": seat_chart,
+        "access_chart": access_chart,
+    }
+    return render(request, "portal/dashboard.html", context)
+
+
+def _seat_type_choices(org) -> list[tuple[str, str]]:
+    return [(use.seat_type_id, f"{use.name} ({use.free} free)") for use in org_selectors.org_dashboard(org)]
+
+
+def _people_page(request, org, invite_form=None, status=200):
+    people = org_selectors.org_people(org)
+    context = {
+        "org": org,
+        "people": people.people,
+        "invitations": people.invitations,
+        "access": selectors.people_access(org),
+        "invite_form": invite_form or InviteForm(seat_type_choices=_seat_type_choices(org)),
+    }
+    return render(request, "portal/people.html", context, status=status)
+
+
+@org_manager_required
+def org_people(request, org):
+    return _people_page(request, org)
+
+
+@require_POST
+@org_manager_required
+def org_invite(request, org):
+    form = InviteForm(request.POST, seat_type_choices=_seat_type_choices(org))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            invitation = org_services.invitation_create(
+                org_id=org.external_id,
+                email=data["email"],
+                role=data["role"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                hold_seat_type_id=data["hold_seat_type"] or None,
+                actor=request.actor,
+                source=SOURCE,
+            )
+        except ServiceError as error:
+            _attach_error(
+                form,
+                error,
+                {"email": "email", "role": "role", "hold_seat_type": "hold_seat_type", "seat_type": "hold_seat_type"},
+            )
+        else:
+            invitations_send(invitations=[invitation], accept_url=_accept_url(request))
+            messages.success(request, f"Invitation sent to {invitation.email}.")
+            return redirect("portal:org_people", org_id=org.external_id)
+    return _people_page(request, org, invite_form=form, status=400)
+
+
+def _accept_url(request):
+    return lambda token: request.build_absolute_uri(reverse("portal:invitation_accept", args=[token]))
+
+
+def _seat_forms(org, people, data=None, which=None):
+    seat_choices = _seat_type_choices(org)
+    everyone = [(p.member.external_id, _person_label(p.member)) for p in people.people]
+    holders = [(p.member.external_id, _person_label(p.member)) for p in people.people if p.seat_types]
+    return {
+        "assign_form": SeatAssignForm(
+            data if which == "assign" else None, member_choices=everyone, seat_type_choices=seat_choices
+        ),
+        "move_form": SeatMoveForm(
+            data if which == "move" else None,
+            holder_choices=holders,
+            member_choices=everyone,
+            seat_type_choices=seat_choices,
+            prefix="move",
+        ),
+    }
+
+
+def _person_label(member) -> str:
+    if member.name and member.email:
+        return f"{member.name} <{member.email}>"
+    return member.name or member.email or member.external_id
+
+
+def _seats_page(request, org, data=None, which=None, forms_override=None, status=200):
+    people = org_selectors.org_people(org)
+    seat_forms = forms_override or _seat_forms(org, people, data, which)
+    holders = [(p, p.seat_types) for p in people.people if p.seat_types]
+    seat_type_ids = {use.name: use.seat_type_id for use in org_selectors.org_dashboard(org)}
+    context = {
+        "org": org,
+        "seat_use": org_selectors.org_dashboard(org),
+        "holders": [(p, [(name, seat_type_ids.get(name, "")) for name in names]) for p, names in holders],
+        "invitations": [i for i in people.invitations if getattr(i, "held_seat", None) is not None],
+        **seat_forms,
+    }
+    return render(request, "portal/seats.html", context, status=status)
+
+
+@org_manager_required
+def org_seats(request, org):
+    return _seats_page(request, org)
+
+
+@require_POST
+@org_manager_required
+def org_seat_assign(request, org):
+    people = org_selectors.org_people(org)
+    seat_forms = _seat_forms(org, people, request.POST, "assign")
+    form = seat_forms["assign_form"]
+    if form.is_valid():
+        try:
+            org_services.seat_assign(
+                org_id=org.external_id,
+                member_id=form.cleaned_data["member"],
+                seat_type_id=form.cleaned_data["seat_type"],
+                actor=request.actor,
+                source=SOURCE,
+            )
+        except ServiceError as error:
+            _attach_error(form, error, {"member": "member", "seat_type": "seat_type"})
+        else:
+            who = dict(form.fields["member"].choices)[form.cleaned_data["member"]]
+            messages.success(request, f"Seat assigned to {who}.")
+            return redirect("portal:org_seats", org_id=org.external_id)
+    return _seats_page(request, org, forms_override=seat_forms, status=400)
+
+
+@require_POST
+@org_manager_required
+def org_seat_release(request, org):
+    member_id, seat_type_id = request.POST.get("member", ""), request.POST.get("seat_type") or None
+    try:
+        org_services.seat_release(
+            org_id=org.external_id, member_id=member_id, seat_type_id=seat_type_id, actor=request.actor, source=SOURCE
+        )
+    except ServiceError as error:
+        messages.error(request, f"The seat was not released: {error.message}.")
+    else:
+        messages.success(request, "Seat released: it is free again.")
+    return redirect("portal:org_seats", org_id=org.external_id)
+
+
+@require_POST
+@org_manager_required
+def org_seat_move(request, org):
+    people = org_selectors.org_people(org)
+    seat_forms = _seat_forms(org, people, request.POST, "move")
+    form = seat_forms["move_form"]
+    if form.is_valid():
+        try:
+            org_services.seat_move(
+                org_id=org.external_id,
+                from_member_id=form.cleaned_data["from_member"],
+                to_member_id=form.cleaned_data["to_member"],
+                seat_type_id=form.cleaned_data["seat_type"],
+                actor=request.actor,
+                source=SOURCE,
+            )
+        except ServiceError as error:
+            _attach_error(
+                form, error, {"from": "from_member", "to": "to_member", "seat_type": "seat_type", "member": "to_member"}
+            )
+        else:
+            messages.success(request, "Seat moved.")
+            return redirect("portal:org_seats", org_id=org.external_id)
+    return _seats_page(request, org, forms_override=seat_forms, status=400)
+
+
+@org_manager_required
+def org_licenses(request, org):
+    people = org_selectors.org_people(org)
+    licenses = org_selectors.org_licenses(org)
+    context = {
+        "org": org,
+        "licenses": licenses,
+        "people": [(p.member.external_id, _person_label(p.member)) for p in people.people],
+    }
+    return render(request, "portal/licenses.html", context)
+
+
+@require_POST
+@org_manager_required
+def org_license_assign(request, org):
+    license_id, to = request.POST.get("license", ""), request.POST.get("to", "")
+    try:
+        if to == "__org__":
+            org_services.license_assign(
+                license_id=license_id, org_id=org.external_id, actor=request.actor, source=SOURCE
+            )
+        elif to:
+            org_services.license_assign(license_id=license_id, member_id=to, actor=request.actor, source=SOURCE)
+        else:
+            org_services.license_unassign(license_id=license_id, actor=request.actor, source=SOURCE)
+    except ServiceError as error:
+        messages.error(request, f"License {license_id} was not changed: {error.message}.")
+    else:
+        messages.success(request, f"License {license_id} updated.")
+    return redirect("portal:org_licenses", org_id=org.external_id)
+
+
+@org_manager_required
+def org_import(request, org):
+    form = PeopleImportForm(request.POST or None, request.FILES or None)
+    report = file_error = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            parsed = people_csv_parse(form.cleaned_data["file"].read())
+            if parsed.file_error:
+                form.add_error("file", parsed.file_error)
+                status = 400
+            else:
+                try:
+                    report = people_import(org=org, parsed=parsed, actor=request.actor, source=SOURCE)
+                except ServiceError as error:
+                    form.add_error("file", error.message)
+                    status = 400
+                else:
+                    invitations_send(invitations=report.invitations, accept_url=_accept_url(request))
+        else:
+            status = 400
+    context = {"org": org, "form": form, "report": report, "file_error": file_error, "REFUSED": REFUSED}
+    return render(request, "portal/import.html", context, status=status)
+
+
+@org_manager_required
+def org_export(request, org):
+    out = io.StringIO()
+    people_csv_write(selectors.people_rows_for_export(org), out)
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{org.external_id}-people.csv"'
+    return response
