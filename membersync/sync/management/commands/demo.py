@@ -70,9 +70,7 @@ class Command(BaseCommand):
             env=env,
             start_new_session=True,
         )
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "membersync.cli", "worker"], env=env, start_new_session=True
-        )
+        worker = subprocess.Popen([sys.executable, "-m", "membersync.cli", "worker"], env=env, start_new_session=True)
         children = {"web server": server, "worker": worker}
         self.stdout.write(f"\nMemberSync admin: http://{address}/admin/")
         self._logins(context)
