@@ -16,6 +16,8 @@ from django.core.validators import validate_email
 
 COLUMNS = ("email", "first_name", "last_name", "role")
 IMPORTABLE_ROLES = ("member", "manager")
+# "owner" is read so that an exported file imports back; the import leaves owners as they are.
+ROLES = (*IMPORTABLE_ROLES, "owner")
 MAX_ROWS = 50_000
 MAX_NAME_LENGTH = 100
 
@@ -83,7 +85,7 @@ def people_csv_parse(data: bytes | str) -> ParsedPeople:
                 return ParsedPeople(file_error=f"The file has more than {MAX_ROWS:,} people: split it into parts.")
             if len(cells) < width:
                 cells = cells + [""] * (width - len(cells))
-            values = {column: cells[position[column]].strip() for column in COLUMNS}
+            values = {column: _unquote(cells[position[column]].strip()) for column in COLUMNS}
             refusal = _row_refusal(values, first_row_of)
             email = values["email"].lower()
             if refusal:
@@ -115,9 +117,7 @@ def _row_refusal(values: dict[str, str], first_row_of: dict[str, int]) -> str | 
     if email.lower() in first_row_of:
         return f"duplicate row: {email.lower()} is already on row {first_row_of[email.lower()]}"
     role = values["role"].lower()
-    if role == "owner":
-        return "role owner cannot be imported: an organization's ownership is transferred, not imported"
-    if role and role not in IMPORTABLE_ROLES:
+    if role and role not in ROLES:
         return f"unknown role {values['role']!r}: use {' or '.join(IMPORTABLE_ROLES)}"
     for column in ("first_name", "last_name"):
         if len(values[column]) > MAX_NAME_LENGTH:
@@ -134,9 +134,17 @@ def people_csv_write(rows: Iterable[tuple[str, ...]], out: io.TextIOBase) -> Non
         writer.writerow([_spreadsheet_safe(value) for value in row])
 
 
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
 def _spreadsheet_safe(value: str) -> str:
     # A cell starting with = + - @ is run as a formula by spreadsheets; a leading quote keeps it text.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    return "'" + value if value[:1] in FORMULA_STARTS else value
+
+
+def _unquote(value: str) -> str:
+    """Undo _spreadsheet_safe, so an exported file reads back as it was."""
+    return value[1:] if value[:1] == "'" and value[1:2] in FORMULA_STARTS else value
 
 
 def _columns_text() -> str:

@@ -22,7 +22,7 @@ from membersync.orgs.models import MANAGER, OWNER, Invitation, Organization, Org
 from membersync.orgs.services import INVITATION_LIFETIME
 from membersync.sync.services import event_apply
 
-from .csv_people import ParsedPeople
+from .csv_people import ParsedPeople, PersonRow
 
 INVITED = "invited"
 ROLE_CHANGED = "role changed"
@@ -87,45 +87,17 @@ def people_import(*, org: Organization, parsed: ParsedPeople, actor: str, source
         role_changes: list[OrgRole] = []
         new_invitations: list[Invitation] = []
         for row in parsed.rows:
-            existing = roles_by_email.get(row.email)
-            if existing is not None:
-                if existing.role == row.role:
-                    outcome = RowOutcome(row.row, row.email, UNCHANGED, f"already in the organization as {row.role}")
-                elif existing.role == OWNER:
-                    outcome = RowOutcome(
-                        row.row, row.email, REFUSED, "is the owner: transfer the ownership instead of importing a role"
-                    )
-                elif acting_as is not None and existing.member.external_id == acting_as:
-                    outcome = RowOutcome(row.row, row.email, REFUSED, "you cannot change your own role")
-                else:
-                    outcome = RowOutcome(
-                        row.row, row.email, ROLE_CHANGED, f"role changed from {existing.role} to {row.role}"
-                    )
-                    existing.role = row.role
-                    role_changes.append(existing)
-            elif row.email in pending:
-                outcome = RowOutcome(
-                    row.row,
-                    row.email,
-                    UNCHANGED,
-                    f"already invited (until {pending[row.email]:%Y-%m-%d})",
-                )
-            else:
-                outcome = RowOutcome(row.row, row.email, INVITED, f"invited as {row.role}")
-                new_invitations.append(
-                    Invitation(
-                        organization=org,
-                        email=row.email,
-                        first_name=row.first_name,
-                        last_name=row.last_name,
-                        role=row.role,
-                        token=secrets.token_urlsafe(32),
-                        invited_by=actor,
-                        created_at=now,
-                        expires_at=now + INVITATION_LIFETIME,
-                    )
-                )
+            outcome, change, invitation = _row_plan(
+                row, roles_by_email.get(row.email), pending.get(row.email), acting_as
+            )
+            if change is not None:
+                role_changes.append(change)
+            if invitation is not None:
+                new_invitations.append(invitation)
             outcomes[row.row] = outcome
+        for invitation in new_invitations:
+            invitation.organization, invitation.invited_by, invitation.created_at = org, actor, now
+            invitation.expires_at = now + INVITATION_LIFETIME
         if role_changes:
             OrgRole.objects.bulk_update(role_changes, ["role"], batch_size=2000)
         if new_invitations:
@@ -143,6 +115,40 @@ def people_import(*, org: Organization, parsed: ParsedPeople, actor: str, source
     }
     event_apply(kind="org.people_import", payload=payload, actor=actor, source=source, apply=apply)
     return report
+
+
+def _row_plan(
+    row: PersonRow, existing: OrgRole | None, pending_until, acting_as: str | None
+) -> tuple[RowOutcome, OrgRole | None, Invitation | None]:
+    """What one checked row does: (its outcome, a role to change, an invitation to create)."""
+
+    def outcome(kind: str, detail: str) -> RowOutcome:
+        return RowOutcome(row.row, row.email, kind, detail)
+
+    if existing is not None:
+        if existing.role == row.role:
+            return outcome(UNCHANGED, f"already in the organization as {row.role}"), None, None
+        if existing.role == OWNER:
+            return outcome(REFUSED, "is the owner: transfer the ownership instead of importing a role"), None, None
+        if row.role == OWNER:
+            return outcome(REFUSED, "ownership is transferred by the owner, not imported"), None, None
+        if acting_as is not None and existing.member.external_id == acting_as:
+            return outcome(REFUSED, "you cannot change your own role"), None, None
+        change = f"role changed from {existing.role} to {row.role}"
+        existing.role = row.role
+        return outcome(ROLE_CHANGED, change), existing, None
+    if row.role == OWNER:
+        return outcome(REFUSED, "ownership is transferred by the owner, not imported"), None, None
+    if pending_until is not None:
+        return outcome(UNCHANGED, f"already invited (the invitation runs until {pending_until:%Y-%m-%d})"), None, None
+    invitation = Invitation(
+        email=row.email,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        role=row.role,
+        token=secrets.token_urlsafe(32),
+    )
+    return outcome(INVITED, f"invited as {row.role}"), None, invitation
 
 
 def invitations_send(*, invitations: Iterable[Invitation], accept_url: Callable[[str], str]) -> int:
