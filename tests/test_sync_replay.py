@@ -127,3 +127,16 @@ def test_pausing_and_resuming_keeps_the_enrollment_start_shifted_by_the_pause(se
     actions_seen = list(LedgerEntry.objects.filter(target_id="intro").values_list("action", flat=True))
     assert actions_seen == ["opened", "suspended", "resumed"]
     clock.set_time(None)
+
+
+@pytest.mark.django_db
+def test_a_membership_that_expired_by_its_own_length_cannot_be_paused_or_cancelled(set_clock):
+    set_clock(BASE)
+    _catalog()
+    services.membership_create(member_id="erin", plan_id="bootcamp", actor="t")
+    set_clock(BASE + timedelta(days=61))
+    for action in (services.membership_pause, services.membership_cancel):
+        with pytest.raises(ServiceError) as refused:
+            action(member_id="erin", plan_id="bootcamp", actor="t")
+        assert refused.value.code == "not_active"
+    assert not Member.objects.get(external_id="erin").memberships.get().pauses.exists()

@@ -15,6 +15,7 @@ from membersync.errors import ServiceError
 from membersync.sync.services import EventResult, event_apply
 
 from .models import Member, Membership, MembershipPause, Order
+from .selectors import membership_states
 
 ADMIN_CREATE_STATUSES = (ACTIVE, COMPLIMENTARY, PAUSED, CANCELLED, EXPIRED, DELAYED)
 
@@ -228,8 +229,12 @@ def membership_delete(*, actor: str, source: str = "admin", **ident) -> EventRes
 
 
 def _require_current(membership: Membership, now: datetime, verb: str) -> None:
-    if membership.ended_at is not None and membership.ended_at <= now:
-        raise ServiceError("not_active", f"a {membership.base_status} membership cannot be {verb}", field="membership")
+    """Refuse to act on a membership that has ended, by an admin or by its own dates (length, fixed end)."""
+    _, state = membership_states(membership.member, now)[membership.pk]
+    if state.ended:
+        raise ServiceError(
+            "not_active", f"a {state.status} membership cannot be {verb}: {state.rule}", field="membership"
+        )
 
 
 def _end(membership: Membership, status: str, at: datetime, why: str) -> None:
