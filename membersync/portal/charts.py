@@ -71,7 +71,7 @@ def bar_chart_svg(
                 part.name,
             )
         )
-        x += 30 + 8 * len(part.name)
+        x += 34 + 7 * len(part.name)
     if not bars:
         pieces.append(
             format_html('<text class="chart-label" x="0" y="{}">{}</text>', LEGEND_HEIGHT + 18, "Nothing to show yet.")
