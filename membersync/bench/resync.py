@@ -6,7 +6,6 @@ from __future__ import annotations
 import resource
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -15,9 +14,7 @@ from membersync import clock
 from membersync.sync.models import Enrollment
 from membersync.sync.resync import members_resync
 
-from .site import synthetic_site_build
-
-NOW = datetime(2026, 12, 1, tzinfo=UTC)
+from .site import NOW, synthetic_site_build
 
 
 def _timed(work: Callable[[], object]) -> tuple[float, object]:

@@ -1,4 +1,9 @@
-"""A synthetic site for benchmarks, written with bulk inserts (building it is not what is measured)."""
+"""A synthetic site for benchmarks, written with bulk inserts (building it is not what is measured).
+
+N members with on average 1.5 memberships each over 20 plans granting 5 to 10 courses with drips. Half of the
+memberships are paid by subscriptions in every status, tied (length "subscription") or as payment plans, laid
+out exactly as the subscription services leave them; of the rest, a quarter are paused or ended.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +11,38 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from membersync.catalog.models import AccessRule, Course, Plan
-from membersync.members.models import Member, Membership, MembershipPause
+from membersync.members.models import Member, Membership, MembershipPause, Subscription
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+SUBSCRIPTION_STATUSES = ["active", "active", "trial", "on-hold", "pending-cancel", "cancelled", "expired", "switched"]
 
 
 def synthetic_site_build(*, members: int, seed: int = 7) -> dict:
-    """N members with on average 1.5 memberships each over 20 plans granting 5 to 10 courses with drips;
-    a quarter of the memberships paused or ended."""
     rng = random.Random(seed)
     courses = Course.objects.bulk_create([Course(external_id=f"c{i}", title=f"Course {i}") for i in range(120)])
+    lengths = ["subscription", "unlimited", "specific", "unlimited"]
     plans = Plan.objects.bulk_create(
         [
             Plan(
                 external_id=f"plan{i}",
                 name=f"Plan {i}",
-                length_kind="specific" if i % 4 == 0 else "unlimited",
-                length_duration="12 months" if i % 4 == 0 else "",
+                length_kind=lengths[i % 4],
+                length_duration="12 months" if lengths[i % 4] == "specific" else "",
+                on_hold_grace="3 days" if i % 8 == 0 else "",
             )
             for i in range(20)
         ]
     )
+    tied = [p for p in plans if p.length_kind == "subscription"]
+    installment = [p for p in plans if p.length_kind != "subscription"]
     rules = []
     for plan in plans:
         for course in rng.sample(courses, rng.randint(5, 10)):
             after = rng.choice(["", "", "7 days", "14 days", "1 months", "3 months"])
-            rules.append(AccessRule(plan=plan, target_kind="course", course=course, after=after))
+            rules.append(
+                AccessRule(plan=plan, target_kind="course", course=course, after=after, after_trial=rng.random() < 0.1)
+            )
     AccessRule.objects.bulk_create(rules)
 
     Member.objects.bulk_create(
@@ -39,20 +50,75 @@ def synthetic_site_build(*, members: int, seed: int = 7) -> dict:
         batch_size=5000,
     )
     member_ids = list(Member.objects.order_by("pk").values_list("pk", flat=True))
-    memberships = []
+    memberships, subscriptions, paused_by_subscription = [], [], {}
     for member_id in member_ids:
-        for plan in rng.sample(plans, 1 if rng.random() < 0.5 else 2):
+        for _ in range(1 if rng.random() < 0.5 else 2):
             start = START + timedelta(days=rng.randint(0, 300))
-            row = Membership(member_id=member_id, plan=plan, start=start, created_at=start)
-            if rng.random() < 0.125:
-                row.base_status, row.ended_at, row.ended_by = "cancelled", start + timedelta(days=30), "bench"
+            if rng.random() < 0.5:
+                sub, row, on_hold = _subscribed(
+                    rng, member_id, start, rng.choice(tied + installment), len(subscriptions)
+                )
+                subscriptions.append(sub)
+                if on_hold:
+                    paused_by_subscription[len(memberships)] = sub.status_since
+            else:
+                row = Membership(member_id=member_id, plan=rng.choice(installment), start=start, created_at=start)
+                if rng.random() < 0.125:
+                    row.base_status, row.ended_at, row.ended_by = "cancelled", start + timedelta(days=30), "bench"
             memberships.append(row)
+    Subscription.objects.bulk_create(subscriptions, batch_size=5000)
+    for row in memberships:  # the subscriptions have their pks now
+        row.subscription_id = row.subscription.pk if row.subscription else None
+        row.last_subscription_id = row.last_subscription.pk if row.last_subscription else None
     Membership.objects.bulk_create(memberships, batch_size=5000)
-    paused_rows = Membership.objects.filter(ended_at__isnull=True).values_list("pk", "start")
+
     pauses = [
-        MembershipPause(membership_id=pk, start=start + timedelta(days=10), reason="bench pause")
-        for pk, start in paused_rows
-        if rng.random() < 0.143
+        MembershipPause(
+            membership=row,
+            start=paused_by_subscription[i],
+            reason="subscription on-hold",
+            subscription_id=row.subscription_id,
+        )
+        for i, row in enumerate(memberships)
+        if i in paused_by_subscription
+    ]
+    pauses += [
+        MembershipPause(membership=row, start=row.start + timedelta(days=10), reason="bench pause")
+        for row in memberships
+        if row.subscription is None and row.last_subscription is None and row.ended_at is None and rng.random() < 0.143
     ]
     MembershipPause.objects.bulk_create(pauses, batch_size=5000)
-    return {"members": members, "memberships": len(memberships), "paused": len(pauses), "rules": len(rules)}
+    return {
+        "members": members,
+        "memberships": len(memberships),
+        "subscriptions": len(subscriptions),
+        "paused": len(pauses),
+        "rules": len(rules),
+    }
+
+
+def _subscribed(rng: random.Random, member_id: int, start: datetime, plan: Plan, index: int):
+    """A subscription in a random status and its membership, as the subscription services leave them."""
+    status = rng.choice(SUBSCRIPTION_STATUSES)
+    since = start + timedelta(days=rng.randint(1, max(1, (NOW - start).days - 1)))
+    sub = Subscription(
+        external_id=f"s{index}",
+        member_id=member_id,
+        status="active" if status == "trial" else status,
+        status_since=since,
+        start=start,
+        store_modified_at=since,
+        trial_end=start + timedelta(days=14) if status == "trial" else None,
+        end=NOW + timedelta(days=rng.randint(1, 30)) if status == "pending-cancel" else None,
+    )
+    row = Membership(member_id=member_id, plan=plan, start=start, created_at=start, trial_end=sub.trial_end)
+    is_tied = plan.length_kind == "subscription"
+    if status in ("cancelled", "switched") or (status == "expired" and is_tied):
+        row.base_status = "cancelled" if status != "expired" else "expired"
+        row.ended_at, row.ended_by = since, f"subscription {sub.external_id} became {status}"
+        row.last_subscription = sub
+    elif status == "expired":  # a payment plan paid in full: unlinked, keeps its own dates
+        row.last_subscription = sub
+    else:
+        row.subscription = sub
+    return sub, row, status == "on-hold"
