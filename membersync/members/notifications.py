@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 
-from membersync import clock
 from membersync.access.rules import SUBSCRIPTION
 from membersync.access.sources import ENDING_SOON, MembershipState
+from membersync.sync.bulk import rows_insert
 
 from .models import Membership, Notification
 
@@ -47,72 +47,67 @@ def notices_due(state: MembershipState, *, now) -> tuple[str, ...]:
     return (Notification.STARTED,)
 
 
-def notifications_for_status_changes(rows: Iterable) -> list[Notification]:
+def notifications_for_status_changes(changes: Iterable[tuple[int, MembershipState]], now) -> int:
     """Record and send the notices due for memberships whose derived status was just stored.
 
-    Each row carries `derived_state` (set by members/sources.py). The emails go out once the transaction
-    commits, so a rolled-back reconcile (a dry run, a refused event) sends nothing.
+    `changes` are (membership pk, its new state). The emails go out once the transaction commits, over one
+    connection, so a rolled-back reconcile (a dry run, a refused event) sends nothing. Returns how many.
     """
     due = {}
-    for row in rows:
-        state = getattr(row, "derived_state", None)
-        if state is None:
-            continue
-        kinds = notices_due(state, now=row.status_at or clock.now())
+    for pk, state in changes:
+        kinds = notices_due(state, now=now)
         if kinds:
-            due[row.pk] = (kinds, state)
+            due[pk] = (kinds, state)
     if not due:
-        return []
-    memberships = Membership.objects.filter(pk__in=due).select_related("member", "plan")
+        return 0
     sent = set(Notification.objects.filter(membership_id__in=due).values_list("membership_id", "kind"))
-    created: list[Notification] = []
-    for membership in memberships:
-        kinds, state = due[membership.pk]
+    rows, messages = [], []
+    for membership in Membership.objects.filter(pk__in=due).values(*_FIELDS):
+        kinds, state = due[membership["pk"]]
         for kind in kinds:
-            if (membership.pk, kind) not in sent and _may_notify(membership, kind):
-                created.append(_notification(membership, kind, state))
-    Notification.objects.bulk_create(created)
-    for notification in created:
-        if notification.to_email:
-            transaction.on_commit(_sender(notification))
-    return created
+            if (membership["pk"], kind) in sent or not _may_notify(membership, kind):
+                continue
+            subject, body = _texts(membership, kind, state)
+            rows.append((membership["pk"], kind, now, membership["member__email"], subject))
+            if membership["member__email"]:
+                messages.append(EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [membership["member__email"]]))
+    rows_insert(Notification, ["membership_id", "kind", "sent_at", "to_email", "subject"], rows)
+    if messages:
+        transaction.on_commit(lambda: get_connection().send_messages(messages))
+    return len(rows)
 
 
-def _may_notify(membership: Membership, kind: str) -> bool:
-    if membership.plan.length_kind == SUBSCRIPTION or membership.subscription_id is not None:
+_FIELDS = (
+    "pk",
+    "plan__length_kind",
+    "plan__name",
+    "subscription_id",
+    "last_subscription_id",
+    "base_status",
+    "member__name",
+    "member__external_id",
+    "member__email",
+)
+
+
+def _may_notify(membership: dict, kind: str) -> bool:
+    if membership["plan__length_kind"] == SUBSCRIPTION or membership["subscription_id"] is not None:
         return False
-    paid_by_subscription = membership.last_subscription_id is not None
+    paid_by_subscription = membership["last_subscription_id"] is not None
     if kind == Notification.STARTED and paid_by_subscription:
         return False  # it started while the subscription covered it
     # Ended by its subscription (cancelled before payments were complete): the store told her.
-    ended_by_subscription = paid_by_subscription and membership.base_status in ("cancelled", "expired")
+    ended_by_subscription = paid_by_subscription and membership["base_status"] in ("cancelled", "expired")
     return not (kind == Notification.ENDED and ended_by_subscription)
 
 
-def _notification(membership: Membership, kind: str, state: MembershipState) -> Notification:
+def _texts(membership: dict, kind: str, state: MembershipState) -> tuple[str, str]:
     values = {
-        "plan": membership.plan.name,
-        "name": membership.member.name or membership.member.external_id,
+        "plan": membership["plan__name"],
+        "name": membership["member__name"] or membership["member__external_id"],
         "status": state.status.replace("_", " "),
         "rule": state.rule,
         "start": state.window.start,
         "end": state.window.end,
     }
-    notification = Notification(
-        membership=membership,
-        kind=kind,
-        sent_at=clock.now(),
-        to_email=membership.member.email,
-        subject=SUBJECTS[kind].format(**values)[:200],
-    )
-    notification.body = BODIES[kind].format(**values)
-    return notification
-
-
-def _sender(notification: Notification):
-    subject, body, to = notification.subject, notification.body, notification.to_email
-
-    def send() -> None:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
-
-    return send
+    return SUBJECTS[kind].format(**values)[:200], BODIES[kind].format(**values)

@@ -18,8 +18,9 @@ from membersync.access.sources import SourceWindow
 @dataclass
 class LoadedSources:
     windows: dict[int, list[SourceWindow]] = field(default_factory=dict)
-    # (model, rows with the new values set, fields to write): written with one bulk_update each
-    status_writes: list[tuple[type[models.Model], list[models.Model], list[str]]] = field(default_factory=list)
+    # (model, rows, fields): each row is a tuple of the fields' new values followed by the pk (or a model
+    # instance with them set); written with one executemany per model
+    status_writes: list[tuple[type[models.Model], list, list[str]]] = field(default_factory=list)
     # Called by the reconciler once the status writes are stored (never in a dry run, never by explain): what
     # a stored status change sets off, such as a member notification.
     after_write: list[Callable[[], None]] = field(default_factory=list)
