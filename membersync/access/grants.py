@@ -24,7 +24,9 @@ SUSPENDED = "suspended"
 CLOSED = "closed"
 
 
-@dataclass(frozen=True, slots=True)
+# Grants are built by the million in a resync: plain slotted classes, several times cheaper to build than
+# frozen ones. Treat them as immutable all the same.
+@dataclass(slots=True)
 class Grant:
     key: str  # "<source kind>:<source id>:<rule key>": stable for the ledger
     target: Target
@@ -99,7 +101,7 @@ def _grant(window: SourceWindow, rule: GrantRule) -> Grant:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TargetAccess:
     target: Target
     state: str  # open | suspended | none
