@@ -15,9 +15,14 @@ from hypothesis import strategies as st
 from membersync.orgs.models import Invitation, OrgRole
 from membersync.portal.csv_people import people_csv_parse
 from membersync.portal.services import people_import
-from tests.browser.orgdata import PASSWORD, org_with_people
+from tests.browser.orgdata import FAST_HASHERS, PASSWORD, org_with_people
 
 HEADER = "email,first_name,last_name,role\n"
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 def upload(client: Client, org_id: str, text: str | bytes):

@@ -13,9 +13,14 @@ from membersync import clock
 from membersync.catalog.services import license_type_create
 from membersync.orgs.models import Invitation, OrgRole, Seat
 from membersync.orgs.services import license_issue, seat_assign
-from tests.browser.orgdata import PASSWORD, SEAT_TYPE, org_with_people
+from tests.browser.orgdata import FAST_HASHERS, PASSWORD, SEAT_TYPE, org_with_people
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture
@@ -281,3 +286,10 @@ def test_home_lists_organizations_for_someone_in_several(acme, globex):
     org_member_set(org_id="globex", member_id=acme.manager.external_id, role="member", actor="admin")
     page = logged_in(acme.manager).get(reverse("portal:home")).content.decode()
     assert "Acme Training" in page and "Globex Learning" in page
+
+
+def test_logout_is_a_post_and_ends_the_session(acme):
+    client = logged_in(acme.manager)
+    response = client.post(reverse("portal:logout"))
+    assert response.status_code == 302 and response["Location"] == reverse("portal:login")
+    assert client.get(org_url("org_dashboard", "acme")).status_code == 302

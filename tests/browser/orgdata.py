@@ -56,3 +56,6 @@ def org_with_people(org_id: str = "acme", *, name: str = "Acme Training", seats:
     if seats:
         seats_add(org_id=org_id, seat_type_id=SEAT_TYPE, quantity=seats, actor="admin")
     return OrgPeople(org_id=org_id, owner=owner, manager=manager, member=member)
+
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # tests only: every person here has a login

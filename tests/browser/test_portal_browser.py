@@ -7,9 +7,14 @@ import re
 import pytest
 
 from membersync.orgs.models import Invitation, Seat
-from tests.browser.orgdata import PASSWORD, org_with_people
+from tests.browser.orgdata import FAST_HASHERS, PASSWORD, org_with_people
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 def log_in(page, live_server, email: str) -> None:
