@@ -1,6 +1,6 @@
 """Admin for the sync records. All read-only: events, the ledger, grant records and enrollments are written by
 the reconciler and the worker alone (the ledger is append-only). The outbox has one operator action, "retry now",
-which goes through sync.operations."""
+which goes through sync.outbox."""
 
 from django.contrib import admin, messages
 from django.utils.html import format_html_join
@@ -8,7 +8,7 @@ from django.utils.html import format_html_join
 from membersync import clock
 
 from .models import Enrollment, Event, GrantRecord, LedgerEntry, MemberAccess, Operation
-from .operations import operations_retry_now
+from .outbox import operations_retry_now
 
 
 class ReadOnlyAdminMixin:

@@ -9,7 +9,7 @@ Operations state the result wanted, so a retry after a half-finished attempt cha
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -87,3 +87,20 @@ def _mark_failed(op: Operation, error: Exception, now: datetime) -> None:
         leased_until=None,
         last_error=f"{type(error).__name__}: {error}"[:2000],
     )
+
+
+def operations_retry_now(*, operation_ids: Iterable[int], now: datetime, worker: str) -> tuple[int, int]:
+    """An operator's "retry now": make these unfinished operations due now (a dead one gets another chance),
+    then run one pass of the outbox.
+
+    Returns (how many were made due, how many operations the pass carried out). An operation leased by a live
+    worker keeps its lease: it is being tried right now.
+    """
+    with transaction.atomic():
+        requeued = (
+            Operation.objects.filter(pk__in=list(operation_ids))
+            .exclude(status=Operation.DONE)
+            .update(status=Operation.PENDING, next_attempt_at=now)
+        )
+    done = operations_run(worker=worker, now=now) if requeued else 0
+    return requeued, done
