@@ -3,6 +3,8 @@
 N members with on average 1.5 memberships each over 20 plans granting 5 to 10 courses with drips. Half of the
 memberships are paid by subscriptions in every status, tied (length "subscription") or as payment plans, laid
 out exactly as the subscription services leave them; of the rest, a quarter are paused or ended.
+Organizations (one per 50 members: 2,000 for 100,000) hold 50 seats each on average, four fifths of them
+taken; a tenth of the organizations have a license assigned to the whole organization.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from membersync.catalog.models import AccessRule, Course, Plan
+from membersync.catalog.models import AccessRule, Course, LicenseType, Plan, SeatType
 from membersync.members.models import Member, Membership, MembershipPause, Subscription
+from membersync.orgs.models import License, LicenseAssignment, Organization, OrgRole, Seat, SeatHolding, SeatPool
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -88,7 +91,9 @@ def synthetic_site_build(*, members: int, seed: int = 7) -> dict:
         if row.subscription is None and row.last_subscription is None and row.ended_at is None and rng.random() < 0.143
     ]
     MembershipPause.objects.bulk_create(pauses, batch_size=5000)
+    orgs = _organizations(rng, member_ids, courses)
     return {
+        **orgs,
         "members": members,
         "memberships": len(memberships),
         "subscriptions": len(subscriptions),
@@ -122,3 +127,79 @@ def _subscribed(rng: random.Random, member_id: int, start: datetime, plan: Plan,
     else:
         row.subscription = sub
     return sub, row, status == "on-hold"
+
+
+def _organizations(rng: random.Random, member_ids: list[int], courses: list[Course]) -> dict:
+    seat_types = SeatType.objects.bulk_create([SeatType(external_id=f"seat{i}", name=f"Seat {i}") for i in range(5)])
+    license_type = LicenseType.objects.create(
+        external_id="compliance", name="Compliance", length_kind="specific", length_duration="12 months"
+    )
+    rules = [
+        AccessRule(seat_type=seat_type, target_kind="course", course=course)
+        for seat_type in seat_types
+        for course in rng.sample(courses, rng.randint(2, 5))
+    ]
+    rules += [AccessRule(license_type=license_type, target_kind="course", course=c) for c in rng.sample(courses, 2)]
+    AccessRule.objects.bulk_create(rules)
+
+    count = max(1, len(member_ids) // 50)
+    orgs = Organization.objects.bulk_create(
+        [Organization(external_id=f"org{i}", name=f"Organization {i}", created_at=START) for i in range(count)]
+    )
+    pools = SeatPool.objects.bulk_create(
+        [SeatPool(organization=org, seat_type=rng.choice(seat_types), created_at=START) for org in orgs]
+    )
+    seats = []
+    people = iter(rng.sample(member_ids, len(member_ids)))
+    for pool in pools:
+        for _ in range(rng.randint(25, 75)):
+            seat = Seat(
+                pool=pool, organization_id=pool.organization_id, seat_type_id=pool.seat_type_id, created_at=START
+            )
+            if rng.random() < 0.8:
+                seat.holder_id = next(people, None)
+                seat.held_since = START + timedelta(days=rng.randint(0, 300)) if seat.holder_id else None
+            seats.append(seat)
+    Seat.objects.bulk_create(seats, batch_size=5000)
+    held = [seat for seat in seats if seat.holder_id]
+    SeatHolding.objects.bulk_create(
+        [
+            SeatHolding(
+                seat=seat,
+                pool_id=seat.pool_id,
+                organization_id=seat.organization_id,
+                seat_type_id=seat.seat_type_id,
+                member_id=seat.holder_id,
+                start=seat.held_since,
+            )
+            for seat in held
+        ],
+        batch_size=5000,
+    )
+    OrgRole.objects.bulk_create(
+        [
+            OrgRole(
+                organization_id=seat.organization_id, member_id=seat.holder_id, role="member", since=seat.held_since
+            )
+            for seat in held
+        ],
+        batch_size=5000,
+    )
+    licensed = rng.sample(orgs, max(1, count // 10))
+    licenses = License.objects.bulk_create(
+        [
+            License(
+                external_id=f"L{i}",
+                license_type=license_type,
+                organization=org,
+                assigned_to=License.TO_ORG,
+                assigned_at=START,
+                issued_at=START,
+            )
+            for i, org in enumerate(licensed)
+        ]
+    )
+    LicenseAssignment.objects.bulk_create(
+        [LicenseAssignment(license=lic, organization_id=lic.organization_id, start=START) for lic in licenses]
+    )
+    return {"organizations": count, "seats": len(seats), "seats_held": len(held), "org_licenses": len(licenses)}
