@@ -19,15 +19,28 @@ def _adapters(model: type[models.Model], columns: Sequence[str]) -> list[Callabl
     adapters: list[Callable | None] = []
     for column in columns:
         field = model._meta.get_field(column)
-        if isinstance(field, models.DateTimeField):
-            adapters.append(
-                _sqlite_datetime if connection.vendor == "sqlite" else connection.ops.adapt_datetimefield_value
-            )
+        if isinstance(field, models.DateTimeField) and connection.vendor == "sqlite":
+            # The same instants recur across rows (now, a membership's opening): convert each once.
+            adapters.append(_Converted(_sqlite_datetime).__getitem__)
+        elif isinstance(field, models.DateTimeField):
+            adapters.append(connection.ops.adapt_datetimefield_value)
         elif isinstance(field, models.JSONField):
             adapters.append(lambda value, field=field: field.get_db_prep_save(value, connection))
         else:
             adapters.append(None)
     return adapters
+
+
+class _Converted(dict):
+    """A cache of converted values: looking one up is a dict lookup; a miss converts and remembers."""
+
+    def __init__(self, convert: Callable):
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, value):
+        converted = self[value] = self.convert(value)
+        return converted
 
 
 def _sqlite_datetime(value: datetime) -> str:
