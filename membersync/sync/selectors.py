@@ -75,9 +75,18 @@ def member_explain(*, member: Member, at: datetime, target_id: str | None = None
             )
         )
     sources = [
-        {"kind": w.kind, "id": w.id, "label": w.label, "start": w.start, "end": w.end, "end_reason": w.end_reason,
-         "pauses": [(p.start, p.end, p.reason) for p in w.pauses], "trial_end": w.trial_end,
-         "status": w.status, "status_rule": w.status_rule}
+        {
+            "kind": w.kind,
+            "id": w.id,
+            "label": w.label,
+            "start": w.start,
+            "end": w.end,
+            "end_reason": w.end_reason,
+            "pauses": [(p.start, p.end, p.reason) for p in w.pauses],
+            "trial_end": w.trial_end,
+            "status": w.status,
+            "status_rule": w.status_rule,
+        }
         for w in windows
     ]
     return Explanation(member=member, at=at, sources=sources, targets=targets)

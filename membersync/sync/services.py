@@ -44,8 +44,9 @@ def event_apply(
     now = clock.now()
     digest = content_hash(payload)
     key = idempotency_key or f"{source}:{kind}:{digest}:{now.isoformat()}:{uuid.uuid4().hex}"
-    fields = dict(kind=kind, source=source, actor=actor, payload=payload, content_hash=digest, occurred_at=now,
-                  received_at=now)
+    fields = dict(
+        kind=kind, source=source, actor=actor, payload=payload, content_hash=digest, occurred_at=now, received_at=now
+    )
     try:
         with transaction.atomic():
             if Event.objects.filter(idempotency_key=key).exists():
