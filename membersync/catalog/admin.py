@@ -7,21 +7,10 @@ reconciling them, so those changes go through services and a resync.
 
 from django.contrib import admin
 
+from membersync.admin_mixins import ReadOnlyAdminMixin
+
 from . import services
 from .models import AccessRule, Course, Group, LicenseType, Plan, SeatType
-
-
-class ReadOnlyAdminMixin:
-    """View only: no add, change or delete from the admin."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class AccessRuleInline(ReadOnlyAdminMixin, admin.TabularInline):

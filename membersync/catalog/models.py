@@ -87,9 +87,7 @@ class AccessRule(models.Model):
 
     plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.CASCADE, related_name="rules")
     seat_type = models.ForeignKey(SeatType, null=True, blank=True, on_delete=models.CASCADE, related_name="rules")
-    license_type = models.ForeignKey(
-        LicenseType, null=True, blank=True, on_delete=models.CASCADE, related_name="rules"
-    )
+    license_type = models.ForeignKey(LicenseType, null=True, blank=True, on_delete=models.CASCADE, related_name="rules")
     target_kind = models.CharField(max_length=16, choices=TARGET_CHOICES, default="course")
     course = models.ForeignKey(Course, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -113,11 +111,11 @@ class AccessRule(models.Model):
             ),
         ]
 
+    def __str__(self):
+        return f"{self.target_kind} {self.course or self.group} ({self.after or self.on_date or 'immediately'})"
+
     def clean(self):
         if self.target_kind == "course" and self.course_id is None:
             raise ValidationError({"course": "a course grant must name a course"})
         if self.target_kind != "course" and self.group_id is None:
             raise ValidationError({"group": "a group grant must name a group"})
-
-    def __str__(self):
-        return f"{self.target_kind} {self.course or self.group} ({self.after or self.on_date or 'immediately'})"

@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from membersync import clock
 from membersync.access.sources import DELAYED
+from membersync.admin_mixins import ReadOnlyAdminMixin
 from membersync.catalog.models import Plan
 from membersync.errors import ServiceError
 from membersync.sync.models import LedgerEntry
@@ -29,17 +30,6 @@ from .models import Member, Membership, MembershipPause, Notification, Order, Su
 
 def admin_actor(request) -> str:
     return f"admin:{request.user.get_username()}"
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- the member's page: her explanation and a timeline of her access -------------------------------------------

@@ -7,27 +7,18 @@ from membersync.members.models import Member
 from membersync.members.selectors import membership_states
 from membersync.sync.selectors import member_courses, member_groups
 
-from .parsing import ScenarioError, parse_moment
+from .parsing import ScenarioError, mapping_fields, parse_moment
 from .registry import Context, event, member_check
-
-
-def _fields(value: dict, allowed: set[str], required: set[str], where: str) -> dict:
-    if not isinstance(value, dict):
-        raise ScenarioError(f"{where} must be a mapping")
-    unknown = set(value) - allowed
-    if unknown:
-        raise ScenarioError(f"unknown key {sorted(unknown)[0]!r} in {where}")
-    missing = required - set(value)
-    if missing:
-        raise ScenarioError(f"{where} needs {sorted(missing)[0]!r}")
-    return value
 
 
 @event("order.complete", required=("order",))
 def order_complete(step: dict, ctx: Context):
-    order = _fields(step["order"], {"id", "member", "plan"}, {"id", "member", "plan"}, "order")
+    order = mapping_fields(step["order"], {"id", "member", "plan"}, {"id", "member", "plan"}, "order")
     return services.order_complete(
-        order_id=str(order["id"]), member_id=str(order["member"]), plan_id=str(order["plan"]), actor=ctx.actor,
+        order_id=str(order["id"]),
+        member_id=str(order["member"]),
+        plan_id=str(order["plan"]),
+        actor=ctx.actor,
         source="scenario",
     )
 
@@ -39,7 +30,9 @@ def order_refund(step: dict, ctx: Context):
 
 @event("membership.create", required=("membership",))
 def membership_create(step: dict, ctx: Context):
-    m = _fields(step["membership"], {"id", "member", "plan", "status", "start"}, {"member", "plan"}, "membership")
+    m = mapping_fields(
+        step["membership"], {"id", "member", "plan", "status", "start"}, {"member", "plan"}, "membership"
+    )
     return services.membership_create(
         member_id=str(m["member"]),
         plan_id=str(m["plan"]),

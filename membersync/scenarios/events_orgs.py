@@ -7,20 +7,8 @@ from membersync.members.models import Member
 from membersync.orgs import services
 from membersync.orgs.selectors import member_license_statuses, org_by_external_id, org_seat_counts
 
-from .parsing import ScenarioError
+from .parsing import ScenarioError, mapping_fields
 from .registry import Context, event, member_check, org_check
-
-
-def _fields(value, allowed: set[str], required: set[str], where: str) -> dict:
-    if not isinstance(value, dict):
-        raise ScenarioError(f"{where} must be a mapping")
-    unknown = set(value) - allowed
-    if unknown:
-        raise ScenarioError(f"unknown key {sorted(unknown)[0]!r} in {where}")
-    missing = required - set(value)
-    if missing:
-        raise ScenarioError(f"{where} needs {sorted(missing)[0]!r}")
-    return value
 
 
 def _opt(value) -> str | None:
@@ -35,7 +23,7 @@ def _quantity(value) -> int:
 
 @event("org.create", required=("org",))
 def org_create(step: dict, ctx: Context):
-    org = _fields(step["org"], {"id", "name", "owner"}, {"id", "owner"}, "org")
+    org = mapping_fields(step["org"], {"id", "name", "owner"}, {"id", "owner"}, "org")
     return services.org_create(
         org_id=str(org["id"]),
         name=str(org.get("name") or ""),
@@ -122,7 +110,7 @@ def seats_move(step: dict, ctx: Context):
 
 @event("license.issue", required=("license",))
 def license_issue(step: dict, ctx: Context):
-    lic = _fields(
+    lic = mapping_fields(
         step["license"],
         {"id", "type", "to_member", "to_org", "owner_org", "subscription", "quantity"},
         {"type"},

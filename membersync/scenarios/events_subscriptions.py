@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from membersync.members import subscriptions
 
-from .events_members import _fields
-from .parsing import ScenarioError, parse_moment
+from .parsing import ScenarioError, mapping_fields, parse_moment
 from .registry import Context, event
 
 # `plans` (several plans at once), `start` and `modified` (the store's modification time; default: the step's
@@ -15,7 +14,7 @@ DATE_KEYS = ("trial_end", "end", "next_payment", "start", "modified")
 
 
 def _subscription(value: dict, ctx: Context, where: str, required: set[str]) -> dict:
-    state = dict(_fields(value, SUBSCRIPTION_KEYS, required, where))
+    state = dict(mapping_fields(value, SUBSCRIPTION_KEYS, required, where))
     for key in DATE_KEYS:
         if state.get(key) not in (None, ""):
             try:

@@ -76,3 +76,16 @@ def parse_moment(value, tz: ZoneInfo | None = None) -> datetime:
     except ValueError:
         raise ValueError(f"{value!r} is not an ISO 8601 date or date-time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def mapping_fields(value, allowed: set[str], required: set[str], where: str) -> dict:
+    """An event's nested mapping (`order: {...}`), refused with a clear message if a key is unknown or missing."""
+    if not isinstance(value, dict):
+        raise ScenarioError(f"{where} must be a mapping")
+    unknown = set(value) - allowed
+    if unknown:
+        raise ScenarioError(f"unknown key {sorted(unknown)[0]!r} in {where}")
+    missing = required - set(value)
+    if missing:
+        raise ScenarioError(f"{where} needs {sorted(missing)[0]!r}")
+    return value

@@ -56,5 +56,3 @@ def org_check(name: str):
         return handler
 
     return register
-
-

@@ -6,21 +6,10 @@ from django.contrib import admin, messages
 from django.utils.html import format_html_join
 
 from membersync import clock
+from membersync.admin_mixins import ReadOnlyAdminMixin
 
 from .models import Enrollment, Event, GrantRecord, LedgerEntry, MemberAccess, Operation
 from .outbox import operations_retry_now
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 MEMBER_SEARCH = ("member__external_id", "member__email", "member__name")
 
