@@ -49,7 +49,14 @@ def _convert(node: yaml.Node) -> Node:
         return Node({k.value: _convert(v) for k, v in node.value}, line)
     if isinstance(node, yaml.SequenceNode):
         return Node([_convert(v) for v in node.value], line)
-    return Node(yaml.safe_load(yaml.serialize(node)) if node.tag != "tag:yaml.org,2002:str" else node.value, line)
+    if node.tag == "tag:yaml.org,2002:str":
+        return Node(node.value, line)
+    try:
+        return Node(yaml.safe_load(yaml.serialize(node)), line)
+    except ValueError:
+        # Looks like a date or number but is not one (2026-13-01): keep the text, so the field that reads it
+        # says what is wrong, and where.
+        return Node(node.value, line)
 
 
 def plain(node: Node):

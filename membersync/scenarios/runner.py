@@ -6,6 +6,7 @@ Events go through the same services as the API and webhooks; time moves through 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +24,8 @@ from membersync.sync.worker import worker_run_until
 from . import events_members, events_orgs, events_subscriptions  # noqa: F401  (they register events and checks)
 from .parsing import Node, ScenarioError, load, parse_moment, plain
 from .registry import EVENTS, LATER_EVENTS, MEMBER_CHECKS, ORG_CHECKS, Context
+
+log = logging.getLogger(__name__)
 
 TOP_KEYS = {"title", "catalog", "timeline"}
 CATALOG_KEYS = {"courses", "groups", "plans", "seat_types", "license_types", "timezone"}
@@ -67,6 +70,9 @@ def scenario_run_file(path: Path) -> FileResult:
                 transaction.set_rollback(True)
     except ScenarioError as error:
         result.failures.append(f"{path}: {error}")
+    except Exception as error:  # a bug must fail this file, not end the run of the others
+        log.exception("scenario %s crashed", path)
+        result.failures.append(f"{path}: crashed: {type(error).__name__}: {error}")
     finally:
         clock.set_time(None)
     return result
@@ -116,17 +122,26 @@ def _run(root: Node, result: FileResult) -> None:
                 step["at"].line,
             )
         previous = at
+        try:
+            _step(step, step_node, index, at, tz, result)
+        except ScenarioError as error:
+            if error.line is None:  # raised from a step's fields: point at the step
+                error.line = step_node.line
+            raise
+
+
+def _step(step: dict[str, Node], step_node: Node, index: int, at, tz: ZoneInfo, result: FileResult) -> None:
+    worker_run_until(at)
+    where = f"step {index} (line {step_node.line})"
+    if "do" in step and "expect" in step:
+        raise ScenarioError(f"step {index} has both 'do' and 'expect'", step_node.line)
+    if "do" in step:
+        _event(step, Context(now=at, tz=tz), result, where)
         worker_run_until(at)
-        where = f"step {index} (line {step_node.line})"
-        if "do" in step and "expect" in step:
-            raise ScenarioError(f"step {index} has both 'do' and 'expect'", step_node.line)
-        if "do" in step:
-            _event(step, Context(now=at, tz=tz), result, where)
-            worker_run_until(at)
-        elif "expect" in step:
-            _expect(step["expect"], Context(now=at, tz=tz), result, where)
-        else:
-            raise ScenarioError(f"step {index} has neither 'do' nor 'expect'", step_node.line)
+    elif "expect" in step:
+        _expect(step["expect"], Context(now=at, tz=tz), result, where)
+    else:
+        raise ScenarioError(f"step {index} has neither 'do' nor 'expect'", step_node.line)
 
 
 def _catalog(node: Node) -> ZoneInfo:
