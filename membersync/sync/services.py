@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from membersync import clock
 from membersync.errors import ServiceError
@@ -47,23 +47,36 @@ def event_apply(
     fields = dict(
         kind=kind, source=source, actor=actor, payload=payload, content_hash=digest, occurred_at=now, received_at=now
     )
-    try:
-        with transaction.atomic():
-            if Event.objects.filter(idempotency_key=key).exists():
-                event = Event.objects.create(
-                    idempotency_key=f"{key}:duplicate:{uuid.uuid4().hex}", outcome=Event.DUPLICATE, **fields
+    for attempt in (1, 2):
+        try:
+            return _store_and_apply(key, fields, apply)
+        except IntegrityError:
+            # Another transaction wrote the same record between this one's read and write (two deliveries of a
+            # new subscription at the same moment). Run the event once more: it now finds and updates that record.
+            if attempt == 2:
+                raise
+        except ServiceError as error:
+            with transaction.atomic():
+                Event.objects.create(
+                    idempotency_key=f"{key}:refused:{uuid.uuid4().hex}",
+                    outcome=Event.REFUSED,
+                    error=str(error),
+                    **fields,
                 )
-                return EventResult(event, duplicate=True)
-            event = Event.objects.create(idempotency_key=key, **fields)
-            member_ids = sorted(set(apply(event)))
-            if member_ids:
-                members_reconcile(
-                    member_ids=member_ids, now=now, cause=Cause(f"{kind} (event {event.pk})", actor, event.pk)
-                )
-            return EventResult(event)
-    except ServiceError as error:
-        with transaction.atomic():
-            Event.objects.create(
-                idempotency_key=f"{key}:refused:{uuid.uuid4().hex}", outcome=Event.REFUSED, error=str(error), **fields
+            raise
+    raise AssertionError("unreachable")
+
+
+def _store_and_apply(key: str, fields: dict, apply: Callable[[Event], Iterable[int]]) -> EventResult:
+    with transaction.atomic():
+        if Event.objects.filter(idempotency_key=key).exists():
+            event = Event.objects.create(
+                idempotency_key=f"{key}:duplicate:{uuid.uuid4().hex}", outcome=Event.DUPLICATE, **fields
             )
-        raise
+            return EventResult(event, duplicate=True)
+        event = Event.objects.create(idempotency_key=key, **fields)
+        member_ids = sorted(set(apply(event)))
+        if member_ids:
+            cause = Cause(f"{fields['kind']} (event {event.pk})", fields["actor"], event.pk)
+            members_reconcile(member_ids=member_ids, now=fields["occurred_at"], cause=cause)
+        return EventResult(event)
