@@ -99,3 +99,22 @@ class SetPasswordForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
+
+
+class RoleChangeForm(forms.Form):
+    """One person's new role. Ownership is not a choice here: it moves with the transfer form."""
+
+    member = forms.CharField(widget=forms.HiddenInput)
+    role = forms.ChoiceField(label="Role", choices=ROLE_CHOICES)
+
+
+class OwnershipTransferForm(forms.Form):
+    to_member = forms.ChoiceField(label="New owner")
+    confirm = forms.BooleanField(
+        label="I understand: the new owner takes over billing and ownership, and I stay on as a manager.",
+        error_messages={"required": "Tick this box to confirm that you hand over the ownership."},
+    )
+
+    def __init__(self, *args, member_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_member"].choices = [("", "Choose a person")] + list(member_choices)

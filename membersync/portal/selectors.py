@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from membersync import clock
 from membersync.catalog.models import Course, Group
 from membersync.members.models import Member
-from membersync.orgs.models import Invitation, Organization, OrgRole
+from membersync.orgs.models import MANAGER, OWNER, Invitation, License, Organization, OrgRole
 from membersync.orgs.selectors import OrgPeople
 from membersync.sync.models import GrantRecord
 
@@ -131,3 +131,40 @@ def people_rows_for_export(org: Organization) -> list[tuple[str, str, str, str, 
 def _split_name(name: str) -> tuple[str, str]:
     first, _, last = name.strip().partition(" ")
     return first, last
+
+
+# ---- what the people page offers ----
+
+
+@dataclass(frozen=True)
+class PersonActions:
+    remove: bool
+    change_role: bool
+
+
+def person_actions(*, viewer_id: str, viewer_role: str, person_id: str, person_role: str) -> PersonActions:
+    """What the page offers the viewer for one person, following orgs.permissions (which still decides): a
+    manager never acts on an owner, and nobody removes themselves or changes their own role from this page (an
+    owner hands over the ownership instead, so the organization always keeps one)."""
+    if person_id == viewer_id:
+        return PersonActions(remove=False, change_role=False)
+    allowed = viewer_role == OWNER or (viewer_role == MANAGER and person_role != OWNER)
+    return PersonActions(remove=allowed, change_role=allowed)
+
+
+def person_in_org(org: Organization, member_id: str) -> OrgRole | None:
+    return OrgRole.objects.select_related("member").filter(organization=org, member__external_id=member_id).first()
+
+
+def pending_invitation_in_org(org: Organization, invitation_id: str) -> Invitation | None:
+    if not str(invitation_id).isdigit():
+        return None
+    return Invitation.objects.filter(organization=org, pk=int(invitation_id), status=Invitation.PENDING).first()
+
+
+def license_in_org(org: Organization, license_id: str) -> License | None:
+    return (
+        License.objects.select_related("license_type", "member")
+        .filter(organization=org, external_id=str(license_id))
+        .first()
+    )

@@ -22,12 +22,22 @@ from django.views.decorators.http import require_POST
 from membersync.errors import ServiceError
 from membersync.orgs import selectors as org_selectors
 from membersync.orgs import services as org_services
-from membersync.orgs.permissions import actor_for, can_manage
+from membersync.orgs.models import OWNER
+from membersync.orgs.permissions import actor_for, actor_member_id, can_manage
 
 from . import selectors
 from .charts import ACCESS_PARTS, SEAT_PARTS, Bar, bar_chart_svg
 from .csv_people import people_csv_parse, people_csv_write
-from .forms import InviteForm, PeopleImportForm, SeatAssignForm, SeatMoveForm, SetPasswordForm
+from .forms import (
+    ROLE_CHOICES,
+    InviteForm,
+    OwnershipTransferForm,
+    PeopleImportForm,
+    RoleChangeForm,
+    SeatAssignForm,
+    SeatMoveForm,
+    SetPasswordForm,
+)
 from .services import REFUSED, invitations_send, people_import
 
 SOURCE = "portal"
@@ -171,14 +181,38 @@ def _seat_type_choices(org) -> list[tuple[str, str]]:
     return [(use.seat_type_id, f"{use.name} ({use.free} free)") for use in org_selectors.org_dashboard(org)]
 
 
-def _people_page(request, org, invite_form=None, status=200):
+def _transfer_choices(people) -> list[tuple[str, str]]:
+    return [(p.member.external_id, _person_label(p.member)) for p in people.people if p.role != OWNER]
+
+
+def _people_page(request, org, invite_form=None, transfer_form=None, status=200):
     people = org_selectors.org_people(org)
+    viewer_id = actor_member_id(request.actor)
+    rows = [
+        (
+            person,
+            selectors.person_actions(
+                viewer_id=viewer_id,
+                viewer_role=request.org_role,
+                person_id=person.member.external_id,
+                person_role=person.role,
+            ),
+        )
+        for person in people.people
+    ]
+    is_owner = request.org_role == OWNER
     context = {
         "org": org,
+        "rows": rows,
         "people": people.people,
         "invitations": people.invitations,
         "access": selectors.people_access(org),
+        "role_choices": ROLE_CHOICES,
         "invite_form": invite_form or InviteForm(seat_type_choices=_seat_type_choices(org)),
+        "is_owner": is_owner,
+        # Only an owner is offered the transfer; anyone else sees the form only to read why theirs was refused.
+        "transfer_form": transfer_form
+        or (OwnershipTransferForm(member_choices=_transfer_choices(people)) if is_owner else None),
     }
     return render(request, "portal/people.html", context, status=status)
 
@@ -216,6 +250,87 @@ def org_invite(request, org):
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("portal:org_people", org_id=org.external_id)
     return _people_page(request, org, invite_form=form, status=400)
+
+
+@require_POST
+@org_manager_required
+def org_person_remove(request, org):
+    role = selectors.person_in_org(org, request.POST.get("member", ""))
+    if role is None:
+        raise Http404("No such person in this organization")
+    who = _person_label(role.member)
+    try:
+        org_services.org_member_remove(
+            org_id=org.external_id, member_id=role.member.external_id, actor=request.actor, source=SOURCE
+        )
+    except ServiceError as error:
+        messages.error(request, f"{who} was not removed: {error.message}.")
+    else:
+        messages.success(request, f"{who} was removed from {org.name}; their seats are free again.")
+    return redirect("portal:org_people", org_id=org.external_id)
+
+
+@require_POST
+@org_manager_required
+def org_person_role(request, org):
+    form = RoleChangeForm(request.POST)
+    role = selectors.person_in_org(org, request.POST.get("member", ""))
+    if role is None:
+        raise Http404("No such person in this organization")
+    who = _person_label(role.member)
+    if not form.is_valid():
+        messages.error(request, f"The role of {who} was not changed: choose member or manager.")
+    elif form.cleaned_data["role"] == role.role:
+        messages.info(request, f"{who} is already {role.role}.")
+    else:
+        try:
+            org_services.org_member_set(
+                org_id=org.external_id,
+                member_id=role.member.external_id,
+                role=form.cleaned_data["role"],
+                actor=request.actor,
+                source=SOURCE,
+            )
+        except ServiceError as error:
+            messages.error(request, f"The role of {who} was not changed: {error.message}.")
+        else:
+            messages.success(request, f"{who} is now {form.cleaned_data['role']}.")
+    return redirect("portal:org_people", org_id=org.external_id)
+
+
+@require_POST
+@org_manager_required
+def org_invitation_cancel(request, org):
+    invitation = selectors.pending_invitation_in_org(org, request.POST.get("invitation", ""))
+    if invitation is None:
+        raise Http404("No such pending invitation in this organization")
+    try:
+        org_services.invitation_cancel(invitation_id=invitation.pk, actor=request.actor, source=SOURCE)
+    except ServiceError as error:
+        messages.error(request, f"The invitation of {invitation.email} was not cancelled: {error.message}.")
+    else:
+        messages.success(request, f"The invitation of {invitation.email} is cancelled; a seat it held is free again.")
+    return redirect("portal:org_people", org_id=org.external_id)
+
+
+@require_POST
+@org_manager_required
+def org_ownership_transfer(request, org):
+    people = org_selectors.org_people(org)
+    form = OwnershipTransferForm(request.POST, member_choices=_transfer_choices(people))
+    if form.is_valid():
+        new_owner = form.cleaned_data["to_member"]
+        try:
+            org_services.org_ownership_transfer(
+                org_id=org.external_id, to_member_id=new_owner, actor=request.actor, source=SOURCE
+            )
+        except ServiceError as error:
+            _attach_error(form, error, {"to": "to_member", "member": "to_member", "as": "to_member"})
+        else:
+            who = dict(form.fields["to_member"].choices)[new_owner]
+            messages.success(request, f"{who} is now the owner of {org.name}; you stay on as a manager.")
+            return redirect("portal:org_people", org_id=org.external_id)
+    return _people_page(request, org, transfer_form=form, status=400)
 
 
 def _accept_url(request):
@@ -339,6 +454,7 @@ def org_licenses(request, org):
         "org": org,
         "licenses": licenses,
         "people": [(p.member.external_id, _person_label(p.member)) for p in people.people],
+        "is_owner": request.org_role == OWNER,
     }
     return render(request, "portal/licenses.html", context)
 
@@ -361,6 +477,44 @@ def org_license_assign(request, org):
     else:
         messages.success(request, f"License {license_id} updated.")
     return redirect("portal:org_licenses", org_id=org.external_id)
+
+
+def _org_license(org, license_id):
+    lic = selectors.license_in_org(org, license_id)
+    if lic is None:
+        raise Http404("No such license in this organization")
+    return lic
+
+
+@require_POST
+@org_manager_required
+def org_license_take_back(request, org):
+    lic = _org_license(org, request.POST.get("license", ""))
+    try:
+        org_services.license_unassign(license_id=lic.external_id, actor=request.actor, source=SOURCE)
+    except ServiceError as error:
+        messages.error(request, f"License {lic.external_id} was not taken back: {error.message}.")
+    else:
+        messages.success(request, f"License {lic.external_id} was taken back: it is available to assign again.")
+    return redirect("portal:org_licenses", org_id=org.external_id)
+
+
+@org_manager_required
+def org_license_revoke(request, org, license_id):
+    """A confirmation page (GET) and the revocation (POST): revoking cannot be undone, so it takes two steps
+    that work without JavaScript."""
+    lic = _org_license(org, license_id)
+    if request.method == "POST":
+        try:
+            org_services.license_revoke(license_id=lic.external_id, actor=request.actor, source=SOURCE)
+        except ServiceError as error:
+            messages.error(request, f"License {lic.external_id} was not revoked: {error.message}.")
+        else:
+            messages.success(request, f"License {lic.external_id} is revoked: the access it gave has ended.")
+        return redirect("portal:org_licenses", org_id=org.external_id)
+    status = dict(org_selectors.org_licenses(org)).get(lic)
+    context = {"org": org, "license": lic, "status": status, "is_owner": request.org_role == OWNER}
+    return render(request, "portal/license_revoke.html", context)
 
 
 @org_manager_required
