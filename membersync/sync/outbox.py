@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 
 from .models import Operation
@@ -28,17 +28,39 @@ def backoff(attempts: int) -> timedelta:
 
 
 def operations_lease(*, sink: str, worker: str, now: datetime, limit: int) -> list[Operation]:
-    lease_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
-    with transaction.atomic():
-        due = (
-            Operation.objects.select_for_update(skip_locked=True)
-            .filter(sink=sink, status=Operation.PENDING, next_attempt_at__lte=now)
-            .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
-            .order_by("pk")[:limit]
+    """Claim up to `limit` due operations for `worker`, oldest first, in one statement: UPDATE ... RETURNING
+    over a SELECT that skips rows another worker is claiming (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+    due = (
+        Operation.objects.select_for_update(skip_locked=True)
+        .filter(sink=sink, status=Operation.PENDING, next_attempt_at__lte=now)
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+        .order_by("pk")
+        .values("pk")[:limit]
+    )
+    table = connection.ops.quote_name(Operation._meta.db_table)
+    lease_until = connection.ops.adapt_datetimefield_value(now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS))
+    changes_field = Operation._meta.get_field("changes")
+    with transaction.atomic(), connection.cursor() as cursor:
+        due_sql, due_params = due.query.sql_with_params()  # FOR UPDATE compiles only inside a transaction
+        cursor.execute(
+            f"UPDATE {table} SET leased_until = %s, leased_by = %s WHERE id IN ({due_sql}) "
+            "RETURNING id, member_id, sink, changes, result_digest, attempts",
+            [lease_until, worker, *due_params],
         )
-        ids = list(due.values_list("pk", flat=True))
-        Operation.objects.filter(pk__in=ids).update(leased_until=lease_until, leased_by=worker)
-    return list(Operation.objects.filter(pk__in=ids).order_by("pk"))
+        rows = cursor.fetchall()
+    leased = [
+        Operation(
+            pk=pk,
+            member_id=member_id,
+            sink=sink_name,
+            changes=changes_field.from_db_value(changes, None, connection),
+            result_digest=digest,
+            attempts=attempts,
+            leased_by=worker,
+        )
+        for pk, member_id, sink_name, changes, digest, attempts in rows
+    ]
+    return sorted(leased, key=lambda op: op.pk)
 
 
 def operations_run(*, worker: str, now: datetime, limit: int = 500) -> int:

@@ -114,7 +114,7 @@ def _count(report: ResyncReport, batch: list[int], result, sample_size: int) -> 
 def _operations_drain(worker: str, now) -> int:
     done = 0
     while True:
-        ran = operations_run(worker=worker, now=now)
+        ran = operations_run(worker=worker, now=now, limit=2000)
         if not ran:
             return done
         done += ran
