@@ -119,7 +119,7 @@ class MembershipInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 class OrderInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Order
-    fields = ("external_id", "plan", "status", "completed_at", "refunded_at")
+    fields = ("external_id", "plan", "license_type", "license_quantity", "status", "completed_at", "refunded_at")
     readonly_fields = fields
     extra = 0
     show_change_link = True
@@ -330,10 +330,26 @@ def refund_orders(modeladmin, request, queryset):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("external_id", "member", "plan", "status", "completed_at", "refunded_at")
-    list_filter = ("status", "plan")
-    search_fields = ("external_id", "member__external_id", "member__email", "member__name", "plan__external_id")
-    list_select_related = ("member", "plan")
+    list_display = (
+        "external_id",
+        "member",
+        "plan",
+        "license_type",
+        "license_quantity",
+        "status",
+        "completed_at",
+        "refunded_at",
+    )
+    list_filter = ("status", "plan", "license_type")
+    search_fields = (
+        "external_id",
+        "member__external_id",
+        "member__email",
+        "member__name",
+        "plan__external_id",
+        "license_type__external_id",
+    )
+    list_select_related = ("member", "plan", "license_type")
     actions = [refund_orders]
 
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from membersync.access.sources import MEMBERSHIP_STATUSES, SUBSCRIPTION_STATUSES
-from membersync.catalog.models import Plan
+from membersync.catalog.models import LicenseType, Plan
 
 
 class Member(models.Model):
@@ -60,15 +60,34 @@ class SubscriptionChange(models.Model):
 
 
 class Order(models.Model):
+    """A one-off order: it buys a plan (a membership), licenses of a type (orgs.License.order), or both."""
+
     COMPLETED = "completed"
     REFUNDED = "refunded"
 
     external_id = models.CharField(max_length=64, unique=True)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders")
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="orders")
+    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    license_type = models.ForeignKey(
+        LicenseType, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    license_quantity = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=[(COMPLETED, COMPLETED), (REFUNDED, REFUNDED)])
     completed_at = models.DateTimeField()
     refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="order_buys_something",
+                condition=models.Q(plan__isnull=False) | models.Q(license_quantity__gte=1),
+            ),
+            models.CheckConstraint(
+                name="order_license_quantity_with_type",
+                condition=models.Q(license_type__isnull=True, license_quantity=0)
+                | models.Q(license_type__isnull=False, license_quantity__gte=1),
+            ),
+        ]
 
     def __str__(self):
         return f"order {self.external_id}"

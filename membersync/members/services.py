@@ -6,11 +6,12 @@ Every public function here is one event: it is stored, applied and reconciled in
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from membersync import clock
 from membersync.access.sources import ACTIVE, CANCELLED, COMPLIMENTARY, DELAYED, EXPIRED, PAUSED
-from membersync.catalog.models import Plan
+from membersync.catalog.models import LicenseType, Plan
 from membersync.errors import ServiceError
 from membersync.sync.services import EventResult, event_apply
 
@@ -34,6 +35,59 @@ def plan_get(external_id: str, *, field: str = "plan") -> Plan:
     return plan
 
 
+# Other apps that issue things from an order (orgs: licenses) undo them when it is refunded:
+# handler(order, refunded at, actor, why) -> pks of the members whose access that touches.
+RefundHandler = Callable[[Order, datetime, str, str], Iterable[int]]
+_REFUND_HANDLERS: list[RefundHandler] = []
+
+
+def order_refund_handlers_register(handler: RefundHandler) -> RefundHandler:
+    _REFUND_HANDLERS.append(handler)
+    return handler
+
+
+def order_record(
+    *,
+    order_id: str,
+    member_id: str,
+    now: datetime,
+    plan: Plan | None = None,
+    license_type: LicenseType | None = None,
+    license_quantity: int = 0,
+) -> tuple[Order, bool]:
+    """Inside an event: record a completed order, and the membership its plan grants. (order, created):
+    an order the store sends again with the same purchase is returned as it is; one that was refunded, or
+    whose id names a different purchase, is refused."""
+    existing = Order.objects.select_related("member").filter(external_id=str(order_id)).first()
+    if existing is not None:
+        if existing.status == Order.REFUNDED:
+            raise ServiceError("order_refunded", f"order {order_id} was refunded", field="order.id")
+        same = (
+            existing.member.external_id == str(member_id)
+            and existing.plan_id == (plan.pk if plan else None)
+            and existing.license_type_id == (license_type.pk if license_type else None)
+            and existing.license_quantity == license_quantity
+        )
+        if not same:
+            raise ServiceError(
+                "order_reused", f"order {order_id} was already completed for a different purchase", field="order.id"
+            )
+        return existing, False
+    member = member_get_or_create(external_id=member_id)
+    order = Order.objects.create(
+        external_id=str(order_id),
+        member=member,
+        plan=plan,
+        license_type=license_type,
+        license_quantity=license_quantity,
+        status=Order.COMPLETED,
+        completed_at=now,
+    )
+    if plan is not None:
+        Membership.objects.create(member=member, plan=plan, start=now, order=order, created_at=now)
+    return order, True
+
+
 def order_complete(
     *,
     order_id: str,
@@ -43,22 +97,13 @@ def order_complete(
     source: str = "admin",
     idempotency_key: str | None = None,
 ) -> EventResult:
-    """A one-off order was completed: it grants its plan from now."""
+    """A one-off order was completed: it grants its plan from now. (An order that buys licenses:
+    orgs.services.order_complete_licenses.)"""
 
     def apply(event) -> list[int]:
-        now = event.occurred_at
         plan = plan_get(plan_id, field="order.plan")
-        existing = Order.objects.filter(external_id=str(order_id)).first()
-        if existing is not None:
-            if existing.status == Order.REFUNDED:
-                raise ServiceError("order_refunded", f"order {order_id} was refunded", field="order.id")
-            return []  # completed twice: the store resent it; the membership exists
-        member = member_get_or_create(external_id=member_id)
-        order = Order.objects.create(
-            external_id=str(order_id), member=member, plan=plan, status=Order.COMPLETED, completed_at=now
-        )
-        Membership.objects.create(member=member, plan=plan, start=now, order=order, created_at=now)
-        return [member.pk]
+        order, created = order_record(order_id=order_id, member_id=member_id, now=event.occurred_at, plan=plan)
+        return [order.member_id] if created else []  # completed twice: the store resent it
 
     payload = {"order": {"id": order_id, "member": member_id, "plan": plan_id}}
     return event_apply(
@@ -67,7 +112,7 @@ def order_complete(
 
 
 def order_refund(*, order_id: str, actor: str, source: str = "admin", idempotency_key: str | None = None):
-    """A full refund cancels the membership the order granted."""
+    """A full refund cancels the membership the order granted and whatever else it issued (licenses)."""
 
     def apply(event) -> list[int]:
         order = Order.objects.filter(external_id=str(order_id)).first()
@@ -77,9 +122,13 @@ def order_refund(*, order_id: str, actor: str, source: str = "admin", idempotenc
             return []
         order.status, order.refunded_at = Order.REFUNDED, event.occurred_at
         order.save(update_fields=["status", "refunded_at"])
+        why = f"order {order.external_id} was refunded"
         for membership in order.memberships.filter(ended_at__isnull=True):
-            _end(membership, CANCELLED, event.occurred_at, f"order {order.external_id} was refunded")
-        return [order.member_id]
+            _end(membership, CANCELLED, event.occurred_at, why)
+        touched = {order.member_id}
+        for handler in _REFUND_HANDLERS:
+            touched.update(handler(order, event.occurred_at, actor, why))
+        return sorted(touched)
 
     return event_apply(
         kind="order.refund",

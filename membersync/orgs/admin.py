@@ -7,7 +7,9 @@ ledger; the raw rows are read-only here.
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 
+from membersync.admin_mixins import ReadOnlyAdminMixin
 from membersync.errors import ServiceError
+from membersync.members.admin import OrderAdmin
 
 from . import services
 from .models import Invitation, License, LicenseAssignment, Organization, OrgRole, Seat, SeatHolding, SeatPool
@@ -175,6 +177,7 @@ class LicenseAdmin(ReadOnlyAdmin):
         "organization",
         "assigned_at",
         "subscription",
+        "order",
     )
     list_filter = ("status", "license_type", "assigned_to")
     search_fields = (
@@ -184,8 +187,9 @@ class LicenseAdmin(ReadOnlyAdmin):
         "organization__name",
         "organization__external_id",
         "subscription__external_id",
+        "order__external_id",
     )
-    list_select_related = ("license_type", "member", "organization", "subscription")
+    list_select_related = ("license_type", "member", "organization", "subscription", "order")
     readonly_fields = ("status_rule", "status_at")
     inlines = [LicenseAssignmentInline]
     actions = ["revoke"]
@@ -208,3 +212,16 @@ class LicenseAssignmentAdmin(ReadOnlyAdmin):
     list_filter = (("end", admin.EmptyFieldListFilter),)
     search_fields = ("license__external_id", "member__external_id", "member__email", "organization__name")
     list_select_related = ("license", "member", "organization")
+
+
+class OrderLicenseInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = License
+    fk_name = "order"
+    fields = ("external_id", "license_type", "status", "assigned_to", "member", "organization", "revoked_by")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+
+# Orders live in members, which knows nothing of licenses: the licenses an order issued are shown from here.
+OrderAdmin.inlines = [*OrderAdmin.inlines, OrderLicenseInline]

@@ -7,3 +7,4 @@ class OrgsConfig(AppConfig):
 
     def ready(self):
         from . import sources  # noqa: F401  (registers seats and licenses as sources of access)
+        from . import services  # noqa: F401  (registers revoking an order's licenses when it is refunded)

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from membersync.catalog.models import LicenseType, SeatType
-from membersync.members.models import Member, Subscription
+from membersync.members.models import Member, Order, Subscription
 
 OWNER = "owner"
 MANAGER = "manager"
@@ -168,6 +168,8 @@ class License(models.Model):
     subscription = models.ForeignKey(
         Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="licenses"
     )
+    # The one-off order that bought it: refunding the order revokes it.
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="licenses")
     issued_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.CharField(max_length=200, blank=True)

@@ -21,8 +21,8 @@ from django.db import IntegrityError, transaction
 
 from membersync.catalog.models import LicenseType, SeatType
 from membersync.errors import ServiceError
-from membersync.members.models import Member, Subscription
-from membersync.members.services import member_get_or_create
+from membersync.members.models import Member, Order, Subscription
+from membersync.members.services import member_get_or_create, order_record, order_refund_handlers_register, plan_get
 from membersync.sync.services import EventResult, event_apply
 
 from . import permissions
@@ -92,13 +92,11 @@ def _role(org: Organization, member: Member) -> OrgRole | None:
     return OrgRole.objects.filter(organization=org, member=member).first()
 
 
-def _quantity(quantity, *, limit: int) -> int:
+def _quantity(quantity, *, limit: int, field: str = "quantity") -> int:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-        raise ServiceError(
-            "invalid", f"quantity must be a whole number of at least 1, not {quantity!r}", field="quantity"
-        )
+        raise ServiceError("invalid", f"quantity must be a whole number of at least 1, not {quantity!r}", field=field)
     if quantity > limit:
-        raise ServiceError("invalid", f"at most {limit} at once", field="quantity")
+        raise ServiceError("invalid", f"at most {limit} at once", field=field)
     return quantity
 
 
@@ -650,6 +648,51 @@ def _unassign(lic: License, now, why: str) -> list[int]:
     return reached
 
 
+def _licenses_create(
+    ids: list[str],
+    *,
+    license_type: LicenseType,
+    org: Organization | None,
+    member: Member | None,
+    assigned_to: str,
+    now,
+    subscription: Subscription | None = None,
+    order: Order | None = None,
+) -> list[License]:
+    """Bulk-create one license per id with the same facts, and their assignments when they are assigned."""
+    licenses = [
+        License(
+            external_id=ext,
+            license_type=license_type,
+            organization=org,
+            assigned_to=assigned_to,
+            member=member,
+            assigned_at=now if assigned_to else None,
+            subscription=subscription,
+            order=order,
+            issued_at=now,
+            status_at=now,
+        )
+        for ext in ids
+    ]
+    # Licenses issued together share their facts, so they share their status: derived once, not per row.
+    status, rule = license_statuses_now(licenses[:1], now)[None]
+    for lic in licenses:
+        lic.status, lic.status_rule = status, rule[:300]
+    License.objects.bulk_create(licenses, batch_size=2000)
+    if assigned_to:
+        if not all(lic.pk for lic in licenses):  # backends that do not return keys from bulk inserts
+            licenses = list(License.objects.filter(external_id__in=ids).select_related("license_type"))
+        LicenseAssignment.objects.bulk_create(
+            [
+                LicenseAssignment(license=lic, member=member, organization=org if member is None else None, start=now)
+                for lic in licenses
+            ],
+            batch_size=2000,
+        )
+    return licenses
+
+
 def license_issue(
     *,
     license_id: str | None,
@@ -696,37 +739,9 @@ def license_issue(
         if taken:
             raise ServiceError("duplicate", f"license {taken[0]!r} already exists", field="license.id")
         assigned_to = License.TO_MEMBER if member else License.TO_ORG if to_org_id is not None else ""
-        licenses = [
-            License(
-                external_id=ext,
-                license_type=license_type,
-                organization=org,
-                assigned_to=assigned_to,
-                member=member,
-                assigned_at=now if assigned_to else None,
-                subscription=sub,
-                issued_at=now,
-                status_at=now,
-            )
-            for ext in ids
-        ]
-        # Licenses issued together share their facts, so they share their status: derived once, not per row.
-        status, rule = license_statuses_now(licenses[:1], now)[None]
-        for lic in licenses:
-            lic.status, lic.status_rule = status, rule[:300]
-        License.objects.bulk_create(licenses, batch_size=2000)
-        if assigned_to:
-            if not all(lic.pk for lic in licenses):  # backends that do not return keys from bulk inserts
-                licenses = list(License.objects.filter(external_id__in=ids).select_related("license_type"))
-            LicenseAssignment.objects.bulk_create(
-                [
-                    LicenseAssignment(
-                        license=lic, member=member, organization=org if member is None else None, start=now
-                    )
-                    for lic in licenses
-                ],
-                batch_size=2000,
-            )
+        licenses = _licenses_create(
+            ids, license_type=license_type, org=org, member=member, assigned_to=assigned_to, subscription=sub, now=now
+        )
         result.extend(licenses)
         if member is not None:
             return [member.pk]
@@ -838,3 +853,116 @@ def license_revoke(*, license_id: str, actor: str, source: str = "admin") -> Eve
         return _license_reach(lic)
 
     return event_apply(kind="license.revoke", payload={"id": license_id}, actor=actor, source=source, apply=apply)
+
+
+# ---- orders that buy licenses ----
+
+
+def _order_license_ids(order_id: str, quantity: int) -> list[str]:
+    base = f"order-{order_id}"
+    if len(f"{base}-{quantity}") > License._meta.get_field("external_id").max_length:
+        base = "order-" + hashlib.sha256(str(order_id).encode()).hexdigest()[:24]
+    return [f"{base}-{n}" for n in range(1, quantity + 1)]
+
+
+def order_complete_licenses(
+    *,
+    order_id: str,
+    member_id: str,
+    type_id: str,
+    quantity: int,
+    org_id: str | None = None,
+    plan_id: str | None = None,
+    actor: str,
+    source: str = "admin",
+    idempotency_key: str | None = None,
+) -> EventResult:
+    """A one-off order bought `quantity` licenses of a type (and its plan too, when `plan_id` is given).
+    For an organization (`org_id`) they are its stock, available for its owners and managers to assign;
+    otherwise they are assigned to the buyer at once. The store sending the order again changes nothing;
+    refunding it (members.services.order_refund) revokes them."""
+
+    def apply(event) -> list[int]:
+        now = event.occurred_at
+        permissions.require_site_admin(actor, "complete orders")
+        count = _quantity(quantity, limit=MAX_LICENSES_PER_EVENT, field="order.quantity")
+        license_type = LicenseType.objects.filter(external_id=str(type_id)).first()
+        if license_type is None:
+            raise ServiceError("not_found", f"no license type with id {type_id!r}", field="order.license_type")
+        org = _org(org_id, field="order.org") if org_id is not None else None
+        plan = plan_get(plan_id, field="order.plan") if plan_id is not None else None
+        if not str(order_id).strip():
+            raise ServiceError("invalid", "an order needs an id", field="order.id")
+        order, created = order_record(
+            order_id=order_id,
+            member_id=member_id,
+            now=now,
+            plan=plan,
+            license_type=license_type,
+            license_quantity=count,
+        )
+        if not created:
+            # Licenses issued together went to one place; an admin may have moved some since, so the first
+            # one issued says where the order sent them.
+            issued_to = order.licenses.order_by("pk").values_list("organization_id", flat=True).first()
+            if issued_to != (org.pk if org else None):
+                raise ServiceError(
+                    "order_reused",
+                    f"order {order_id} was already completed for a different purchase",
+                    field="order.id",
+                )
+            return []
+        ids = _order_license_ids(order_id, count)
+        taken = list(License.objects.filter(external_id__in=ids).values_list("external_id", flat=True)[:1])
+        if taken:
+            raise ServiceError("duplicate", f"license {taken[0]!r} already exists", field="order.id")
+        buyer = None if org is not None else order.member
+        _licenses_create(
+            ids,
+            license_type=license_type,
+            org=org,
+            member=buyer,
+            assigned_to=License.TO_MEMBER if buyer is not None else "",
+            order=order,
+            now=now,
+        )
+        return [order.member_id]
+
+    payload = {
+        "order": {
+            "id": order_id,
+            "member": member_id,
+            "plan": plan_id,
+            "license_type": type_id,
+            "quantity": quantity,
+            "org": org_id,
+        }
+    }
+    return event_apply(
+        kind="order.complete", payload=payload, actor=actor, source=source, apply=apply, idempotency_key=idempotency_key
+    )
+
+
+@order_refund_handlers_register
+def order_licenses_revoke(order: Order, now, actor: str, why: str) -> list[int]:
+    """Inside order_refund's event: revoke every license the order issued that is not revoked yet; whoever
+    they reach loses their access through the licenses' windows. The members touched."""
+    licenses = list(
+        License.objects.select_for_update(of=("self",))
+        .select_related("license_type")
+        .filter(order=order, revoked_at__isnull=True)
+    )
+    if not licenses:
+        return []
+    revoked_by = f"{actor}, because {why}"[: License._meta.get_field("revoked_by").max_length]
+    for lic in licenses:
+        lic.revoked_at, lic.revoked_by, lic.status_at = now, revoked_by, now
+    License.objects.bulk_update(licenses, ["revoked_at", "revoked_by", "status_at"], batch_size=2000)
+    _store_statuses(licenses)
+    reached = {lic.member_id for lic in licenses if lic.assigned_to == License.TO_MEMBER}
+    orgs = {lic.organization_id for lic in licenses if lic.assigned_to == License.TO_ORG}
+    if orgs:
+        reached.update(
+            SeatHolding.objects.filter(organization_id__in=orgs, end__isnull=True).values_list("member_id", flat=True)
+        )
+    return sorted(reached)
