@@ -204,6 +204,7 @@ def _people_page(request, org, invite_form=None, transfer_form=None, status=200)
     context = {
         "org": org,
         "rows": rows,
+        "viewer_id": viewer_id,
         "people": people.people,
         "invitations": people.invitations,
         "access": selectors.people_access(org),
