@@ -6,5 +6,6 @@ class OrgsConfig(AppConfig):
     verbose_name = "Organizations"
 
     def ready(self):
-        from . import sources  # noqa: F401  (registers seats and licenses as sources of access)
-        from . import services  # noqa: F401  (registers revoking an order's licenses when it is refunded)
+        # Importing them registers seats and licenses as sources of access (sources) and revoking an order's
+        # licenses when it is refunded (services).
+        from . import services, sources  # noqa: F401
