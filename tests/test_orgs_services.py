@@ -202,3 +202,15 @@ def test_portal_reads_use_a_fixed_number_of_queries(acme):
     many, people = reads()
     assert len(people.people) > 20 and len(people.invitations) == 20
     assert many == few
+
+
+
+def test_an_owner_hands_the_organization_only_to_someone_already_in_it(acme):
+    with pytest.raises(ServiceError) as refused:
+        services.org_ownership_transfer(org_id="acme", to_member_id="stranger", actor="member:olivia")
+    assert refused.value.code == "not_found"
+    assert not Member.objects.filter(external_id="stranger").exists()
+    assert org_role(acme, Member.objects.get(external_id="olivia")) == "owner"
+    services.org_ownership_transfer(org_id="acme", to_member_id="mia", actor="member:olivia")
+    assert org_role(acme, Member.objects.get(external_id="mia")) == "owner"
+    assert org_role(acme, Member.objects.get(external_id="olivia")) == "manager"

@@ -202,11 +202,16 @@ def org_member_remove(*, org_id: str, member_id: str, actor: str, source: str = 
 
 
 def org_ownership_transfer(*, org_id: str, to_member_id: str, actor: str, source: str = "admin") -> EventResult:
-    """`to_member_id` becomes the owner; the previous owner(s) stay on as managers."""
+    """`to_member_id` becomes the owner; the previous owner(s) stay on as managers. An owner hands the
+    organization to someone already in it; only the site's administration can give it to someone new."""
 
     def apply(event) -> list[int]:
         org = _org(org_id)
         permissions.require_owner(actor, org, "transfer the ownership")
+        if not permissions.is_site_admin(actor) and permissions.role_of(org, str(to_member_id)) is None:
+            raise ServiceError(
+                "not_found", f"{to_member_id} is not in {org.name}: invite them first", field="to_member"
+            )
         member = member_get_or_create(external_id=str(to_member_id))
         role = _join(org, member, event.occurred_at, role=OWNER)
         OrgRole.objects.filter(organization=org, role=OWNER).exclude(pk=role.pk).update(role="manager")
