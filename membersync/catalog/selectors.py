@@ -8,7 +8,7 @@ from membersync.access.durations import Duration
 from membersync.access.rules import FIXED, SPECIFIC, GrantRule, Length, Schedule, Target
 from membersync.access.sources import PlanFacts
 
-from .models import AccessRule, Group, LicenseType, Plan, SeatType
+from .models import AccessRule, Group, LicenseType, Plan
 
 
 def _rule(rule: AccessRule, target_ids: dict[tuple[str, int], str]) -> GrantRule:
@@ -74,7 +74,3 @@ def group_courses() -> dict[str, set[str]]:
     for group_id, course_id in through:
         courses[group_id].add(course_id)
     return courses
-
-
-def seat_type_rules(seat_type: SeatType) -> tuple[GrantRule, ...]:
-    return template_rules().get(("seat_type", seat_type.pk), ())

@@ -25,8 +25,17 @@ def membership_facts_for(member_ids: Iterable[int], plans: dict[int, PlanFacts])
     member_ids = list(member_ids)
     rows = list(
         Membership.objects.filter(member_id__in=member_ids).values_list(
-            "pk", "member_id", "plan_id", "start", "base_status", "ended_at", "ended_by", "trial_end",
-            "subscription_id", "status", "status_rule",
+            "pk",
+            "member_id",
+            "plan_id",
+            "start",
+            "base_status",
+            "ended_at",
+            "ended_by",
+            "trial_end",
+            "subscription_id",
+            "status",
+            "status_rule",
         )
     )
     membership_ids = [r[0] for r in rows]
@@ -63,19 +72,6 @@ def membership_facts_for(member_ids: Iterable[int], plans: dict[int, PlanFacts])
             )
         )
     return facts
-
-
-def member_by_external_id(external_id: str) -> Member | None:
-    return Member.objects.filter(external_id=external_id).first()
-
-
-def membership_for(*, member: Member, plan_external_id: str) -> Membership | None:
-    """The member's newest membership in that plan."""
-    return (
-        Membership.objects.filter(member=member, plan__external_id=plan_external_id)
-        .order_by("-start", "-pk")
-        .first()
-    )
 
 
 def membership_states(member: Member, now) -> dict[int, tuple[str, object]]:

@@ -41,14 +41,6 @@ class ReconcileReport:
     # member pk -> list of change dicts: what was (or, in a dry run, would be) sent to the sinks
     by_member: dict[int, list[dict]] = field(default_factory=dict)
 
-    def add(self, other: ReconcileReport) -> None:
-        self.members += other.members
-        self.ledger_entries += other.ledger_entries
-        self.operations += other.operations
-        for action, count in other.changes.items():
-            self.changes[action] += count
-        self.by_member.update(other.by_member)
-
 
 def members_reconcile(*, member_ids: list[int], now: datetime, cause: Cause, dry_run: bool = False) -> ReconcileReport:
     """Bring these members' grants, ledger and enrollments in line with their sources at `now`."""
@@ -57,11 +49,6 @@ def members_reconcile(*, member_ids: list[int], now: datetime, cause: Cause, dry
         if dry_run:
             transaction.set_rollback(True)
     return report
-
-
-def member_grants(member_id: int, now: datetime) -> list[Grant]:
-    loaded = load_sources([member_id], now)
-    return [g for w in loaded.windows.get(member_id, []) for g in grants_from_window(w)]
 
 
 def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool) -> ReconcileReport:
