@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from membersync.catalog import services as catalog
@@ -67,6 +67,9 @@ def gold_plan(**extra):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(grace_days=st.integers(min_value=0, max_value=5), on_hold_hours=st.integers(min_value=1, max_value=240))
 def test_an_on_hold_shorter_than_the_grace_is_never_felt_and_a_longer_one_pauses_after_it(grace_days, on_hold_hours):
+    # A recovery at the very instant the grace ends ties with the worker's pause at that instant; like the
+    # shared scenarios (FORMAT.md), this leaves the exact boundary to the implementation.
+    assume(on_hold_hours != grace_days * 24)
     with transaction.atomic():
         gold_plan(on_hold_grace=f"{grace_days} days" if grace_days else None)
         update(START, "active")
