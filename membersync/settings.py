@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "membersync.catalog",
+    "membersync.people",
     "membersync.members",
     "membersync.orgs",
     "membersync.sync",

@@ -8,7 +8,8 @@ from django.contrib import admin
 from django.urls import reverse
 
 from membersync.demo import demo_load
-from membersync.members.models import Member, Membership, Order
+from membersync.members.models import Membership, Order
+from membersync.people.models import Member
 from membersync.sync.models import Enrollment, Event, LedgerEntry, Operation
 from membersync.sync.resync import members_resync
 from membersync.sync.worker import worker_tick

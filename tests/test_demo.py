@@ -8,7 +8,8 @@ import pytest
 from django.core.management import call_command
 
 from membersync import demo
-from membersync.members.models import Member, Membership, Order
+from membersync.members.models import Membership, Order
+from membersync.people.models import Member
 from membersync.sync.models import Enrollment, Event, LedgerEntry, Operation
 from tests.conftest import at
 

@@ -6,9 +6,10 @@ import pytest
 from django.core import mail
 
 from membersync.catalog import services as catalog
-from membersync.members.models import Member, Notification
+from membersync.members.models import Notification
 from membersync.members.services import membership_create
 from membersync.members.subscriptions import subscription_update
+from membersync.people.models import Member
 from membersync.sync.worker import worker_run_until
 
 from .conftest import at

@@ -6,11 +6,12 @@ from django.urls import reverse
 from membersync import clock
 from membersync.catalog.services import course_create, license_type_create, plan_create, seat_type_create
 from membersync.errors import ServiceError
-from membersync.members.models import Member, Membership, Order
+from membersync.members.models import Membership, Order
 from membersync.members.services import order_complete, order_refund
 from membersync.orgs import services
-from membersync.orgs.models import License, LicenseAssignment
+from membersync.orgs.models import License, LicenseAssignment, Organization
 from membersync.orgs.selectors import member_license_statuses, org_licenses
+from membersync.people.models import Member
 from membersync.sync.models import Event, LedgerEntry
 from membersync.sync.selectors import member_courses
 from membersync.sync.worker import worker_tick
@@ -64,7 +65,7 @@ def test_an_order_for_an_organization_is_stock_its_manager_assigns(shop, set_clo
     services.order_complete_licenses(
         order_id="O-2", member_id="olivia", type_id="compliance", quantity=2, org_id="acme", actor="store"
     )
-    org = services._org("acme")
+    org = Organization.objects.get(external_id="acme")
     assert [(lic.order.external_id, status) for lic, status in org_licenses(org)] == [
         ("O-2", "available"),
         ("O-2", "available"),

@@ -10,7 +10,6 @@ from django.test.utils import CaptureQueriesContext
 from membersync import clock
 from membersync.catalog.services import course_create, license_type_create, seat_type_create
 from membersync.errors import ServiceError
-from membersync.members.models import Member
 from membersync.orgs import services
 from membersync.orgs.models import Invitation, License, Seat
 from membersync.orgs.selectors import (
@@ -22,6 +21,7 @@ from membersync.orgs.selectors import (
     org_seat_counts,
     orgs_for_user,
 )
+from membersync.people.models import Member
 from membersync.sync.explain import explanation_text
 from membersync.sync.selectors import member_courses, member_explain
 from membersync.sync.worker import worker_tick
@@ -202,7 +202,6 @@ def test_portal_reads_use_a_fixed_number_of_queries(acme):
     many, people = reads()
     assert len(people.people) > 20 and len(people.invitations) == 20
     assert many == few
-
 
 
 def test_an_owner_hands_the_organization_only_to_someone_already_in_it(acme):

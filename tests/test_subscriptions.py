@@ -10,13 +10,14 @@ from hypothesis import strategies as st
 
 from membersync.catalog import services as catalog
 from membersync.errors import ServiceError
-from membersync.members.models import Member, Membership, MembershipPause, Subscription, SubscriptionChange
+from membersync.members.models import Membership, MembershipPause, Subscription, SubscriptionChange
 from membersync.members.subscriptions import (
     membership_link,
     subscription_delete,
     subscription_switch,
     subscription_update,
 )
+from membersync.people.models import Member
 from membersync.sync.explain import explanation_text
 from membersync.sync.models import Enrollment, Event, LedgerEntry, Operation
 from membersync.sync.selectors import member_explain

@@ -9,8 +9,9 @@ from django.db import connection
 
 from membersync import clock
 from membersync.catalog import services as catalog
-from membersync.members.models import Member, Membership, Subscription
+from membersync.members.models import Membership, Subscription
 from membersync.members.subscriptions import subscription_update
+from membersync.people.models import Member
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from membersync.members.models import Member
+from membersync.people.models import Member
 from membersync.sync import outbox
 from membersync.sync.models import Enrollment, Operation
 from membersync.sync.sinks import SINKS

@@ -12,7 +12,7 @@ from membersync import clock
 from membersync.catalog import services as catalog
 from membersync.errors import ServiceError
 from membersync.members import services
-from membersync.members.models import Member
+from membersync.people.models import Member
 from membersync.sync.models import Enrollment, Event, LedgerEntry
 from membersync.sync.reconciler import Cause, members_reconcile
 from membersync.sync.worker import worker_run_until

@@ -13,8 +13,9 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from membersync.catalog.models import AccessRule, Course, LicenseType, Plan, SeatType
-from membersync.members.models import Member, Membership, MembershipPause, Subscription
+from membersync.members.models import Membership, MembershipPause, Subscription
 from membersync.orgs.models import License, LicenseAssignment, Organization, OrgRole, Seat, SeatHolding, SeatPool
+from membersync.people.models import Member
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 12, 1, tzinfo=UTC)

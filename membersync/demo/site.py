@@ -11,7 +11,8 @@ from membersync import clock
 from membersync.catalog import services as catalog
 from membersync.catalog.models import Course, Group, Plan
 from membersync.members import services as members
-from membersync.members.models import Member, Membership, Order
+from membersync.members.models import Membership, Order
+from membersync.people.models import Member
 
 from . import DemoContext
 

@@ -21,11 +21,12 @@ from membersync.access.sources import DELAYED
 from membersync.admin_mixins import ReadOnlyAdminMixin
 from membersync.catalog.models import Plan
 from membersync.errors import ServiceError
+from membersync.people.models import Member
 from membersync.sync.models import LedgerEntry
 from membersync.sync.selectors import member_explain
 
 from . import services
-from .models import Member, Membership, MembershipPause, Notification, Order, Subscription, SubscriptionChange
+from .models import Membership, MembershipPause, Notification, Order, Subscription, SubscriptionChange
 
 
 def admin_actor(request) -> str:
@@ -131,7 +132,7 @@ class MemberAdmin(admin.ModelAdmin):
     search_fields = ("external_id", "email", "name")
     list_filter = ("memberships__status", "memberships__plan")
     inlines = [MembershipInline, OrderInline]
-    change_form_template = "admin/members/member/change_form.html"
+    change_form_template = "admin/people/member/change_form.html"
     autocomplete_fields = ("user",)
 
     def get_readonly_fields(self, request, obj=None):
@@ -304,7 +305,7 @@ class MembershipAdmin(admin.ModelAdmin):
                     messages.success(
                         request, f"Created a {data['status']} membership of {data['member']} in {data['plan']}"
                     )
-                    return redirect(reverse("admin:members_member_changelist") + f"?q={data['member'].strip()}")
+                    return redirect(reverse("admin:people_member_changelist") + f"?q={data['member'].strip()}")
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -4,24 +4,11 @@ These are *sources*: events update them, and a member's access is derived from t
 Nothing here decides access by itself.
 """
 
-from django.conf import settings
 from django.db import models
 
 from membersync.access.sources import MEMBERSHIP_STATUSES, SUBSCRIPTION_STATUSES
 from membersync.catalog.models import LicenseType, Plan
-
-
-class Member(models.Model):
-    external_id = models.CharField(max_length=64, unique=True, help_text="WordPress user id (or a name of yours)")
-    email = models.EmailField(blank=True, db_index=True)
-    name = models.CharField(max_length=200, blank=True)
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="member"
-    )
-    created_at = models.DateTimeField()
-
-    def __str__(self):
-        return self.name or self.email or self.external_id
+from membersync.people.models import Member
 
 
 class Subscription(models.Model):

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from membersync.access.rules import Interval
 from membersync.access.sources import MembershipFacts, PlanFacts, SubscriptionFacts
+from membersync.people.models import Member
 
-from .models import Member, Membership, MembershipPause, Subscription
+from .models import Membership, MembershipPause, Subscription
 
 
 @dataclass(frozen=True, slots=True)

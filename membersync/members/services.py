@@ -13,9 +13,10 @@ from membersync import clock
 from membersync.access.sources import ACTIVE, CANCELLED, COMPLIMENTARY, DELAYED, EXPIRED, PAUSED
 from membersync.catalog.models import LicenseType, Plan
 from membersync.errors import ServiceError
+from membersync.people.models import Member
 from membersync.sync.services import EventResult, event_apply
 
-from .models import Member, Membership, MembershipPause, Order
+from .models import Membership, MembershipPause, Order
 from .selectors import membership_states
 
 ADMIN_CREATE_STATUSES = (ACTIVE, COMPLIMENTARY, PAUSED, CANCELLED, EXPIRED, DELAYED)

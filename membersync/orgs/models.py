@@ -9,7 +9,8 @@ from django.db import models
 from django.db.models import Q
 
 from membersync.catalog.models import LicenseType, SeatType
-from membersync.members.models import Member, Order, Subscription
+from membersync.members.models import Order, Subscription
+from membersync.people.models import Member
 
 OWNER = "owner"
 MANAGER = "manager"

@@ -10,7 +10,7 @@ leave); managers manage people and seats below the owner but never the owner, ow
 from __future__ import annotations
 
 from membersync.errors import ServiceError
-from membersync.members.models import Member
+from membersync.people.models import Member
 
 from .models import MANAGER, MEMBER, OWNER, ROLES, Organization, OrgRole
 

@@ -14,7 +14,8 @@ from django.db.models import Count, Q
 
 from membersync import clock
 from membersync.catalog.selectors import length_of, template_rules
-from membersync.members.models import Member, Subscription, SubscriptionChange
+from membersync.members.models import Subscription, SubscriptionChange
+from membersync.people.models import Member
 from membersync.sync.models import Enrollment
 
 from .models import (

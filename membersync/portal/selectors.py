@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 
 from membersync import clock
 from membersync.catalog.models import Course, Group
-from membersync.members.models import Member
 from membersync.orgs.models import MANAGER, OWNER, Invitation, License, Organization, OrgRole
 from membersync.orgs.selectors import OrgPeople
+from membersync.people.models import Member
 from membersync.sync.models import GrantRecord
 
 from .charts import Bar

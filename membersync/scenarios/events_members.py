@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from membersync.members import services
-from membersync.members.models import Member
 from membersync.members.selectors import membership_states
+from membersync.people.models import Member
 from membersync.sync.selectors import member_courses, member_groups
 
 from .parsing import ScenarioError, mapping_fields, parse_moment

@@ -3,9 +3,9 @@ step's actor: `as: <member>` makes it "member:<member>", acting with that person
 
 from __future__ import annotations
 
-from membersync.members.models import Member
 from membersync.orgs import services
 from membersync.orgs.selectors import member_license_statuses, org_by_external_id, org_seat_counts
+from membersync.people.models import Member
 
 from .parsing import ScenarioError, mapping_fields
 from .registry import Context, event, member_check, org_check

@@ -17,7 +17,7 @@ from django.db import transaction
 from membersync import clock
 from membersync.catalog import services as catalog
 from membersync.errors import ServiceError
-from membersync.members.models import Member
+from membersync.people.models import Member
 from membersync.sync.models import Event
 from membersync.sync.worker import worker_run_until
 

@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from membersync.members.models import Member
+from membersync.people.models import Member
 
 
 class Event(models.Model):

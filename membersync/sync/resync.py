@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.db.models import F, Q
 
 from membersync import clock
-from membersync.members.models import Member
+from membersync.people.models import Member
 
 from .models import MemberAccess
 from .outbox import operations_run

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from membersync.access.grants import Grant, access_at, grants_from_window
 from membersync.catalog.selectors import group_courses
-from membersync.members.models import Member
+from membersync.people.models import Member
 
 from .models import Enrollment, LedgerEntry
 from .sources import load_sources

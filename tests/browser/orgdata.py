@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 
 from membersync.catalog.models import Course, SeatType
 from membersync.catalog.services import course_create, seat_type_create
-from membersync.members.models import Member
 from membersync.members.services import member_get_or_create
 from membersync.orgs.services import org_create, org_member_set, seats_add
+from membersync.people.models import Member
 
 PASSWORD = "correct-horse-battery-staple"
 SEAT_TYPE = "standard"

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from membersync import clock
-from membersync.members.models import Member
+from membersync.people.models import Member
 from membersync.scenarios.parsing import parse_moment
 from membersync.sync.explain import explanation_text
 from membersync.sync.selectors import member_explain
