@@ -3,6 +3,10 @@
 MEMBERSYNC_DATA_DIR   where the SQLite database and other state live (default ./var)
 DATABASE_URL          postgres://user:pass@host:port/name to use PostgreSQL instead of SQLite
 SECRET_KEY            signing key (set it on any real site)
+MEMBERSYNC_SECRETS_KEY  the key connections' credentials and webhook secrets are encrypted with at rest: a Fernet key
+                      (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`),
+                      or several comma-separated to rotate (the first encrypts, any of them decrypts). Unset, a key
+                      is derived from SECRET_KEY with a warning: fine for development, not for a real site.
 DEBUG                 "1" for development
 ALLOWED_HOSTS         comma-separated (default 127.0.0.1,localhost)
 EMAIL_BACKEND         Django email backend (default: console)
@@ -18,6 +22,8 @@ DATA_DIR = Path(os.environ.get("MEMBERSYNC_DATA_DIR", Path.cwd() / "var")).resol
 DEBUG = os.environ.get("DEBUG", "0") == "1"
 # The fallback is for the embedded demo and tests only: set SECRET_KEY on any site that faces the network.
 SECRET_KEY = os.environ.get("SECRET_KEY") or "insecure-membersync-development-key"
+# Connections' secrets at rest (membersync/people/cipher.py); empty: derived from SECRET_KEY, with a warning.
+SECRETS_KEY = os.environ.get("MEMBERSYNC_SECRETS_KEY", "")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")]
 
 INSTALLED_APPS = [

@@ -50,7 +50,12 @@ def synthetic_site_build(*, members: int, seed: int = 7) -> dict:
     AccessRule.objects.bulk_create(rules)
 
     Member.objects.bulk_create(
-        [Member(external_id=f"m{i}", email=f"m{i}@example.com", created_at=START) for i in range(members)],
+        [
+            Member(
+                external_id=f"m{i}", email=f"m{i}@example.com", email_normalized=f"m{i}@example.com", created_at=START
+            )
+            for i in range(members)
+        ],
         batch_size=5000,
     )
     member_ids = list(Member.objects.order_by("pk").values_list("pk", flat=True))

@@ -21,6 +21,7 @@ from membersync.access.sources import DELAYED
 from membersync.admin_mixins import ReadOnlyAdminMixin
 from membersync.catalog.models import Plan
 from membersync.errors import ServiceError
+from membersync.people.admin import IdentityInline
 from membersync.people.models import Member
 from membersync.sync.models import LedgerEntry
 from membersync.sync.selectors import member_explain
@@ -131,7 +132,7 @@ class MemberAdmin(admin.ModelAdmin):
     list_display = ("external_id", "name", "email", "membership_count", "created_at")
     search_fields = ("external_id", "email", "name")
     list_filter = ("memberships__status", "memberships__plan")
-    inlines = [MembershipInline, OrderInline]
+    inlines = [MembershipInline, OrderInline, IdentityInline]
     change_form_template = "admin/people/member/change_form.html"
     autocomplete_fields = ("user",)
 

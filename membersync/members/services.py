@@ -14,6 +14,7 @@ from membersync.access.sources import ACTIVE, CANCELLED, COMPLIMENTARY, DELAYED,
 from membersync.catalog.models import LicenseType, Plan
 from membersync.errors import ServiceError
 from membersync.people.models import Member
+from membersync.people.services import member_find
 from membersync.sync.services import EventResult, event_apply
 
 from .models import Membership, MembershipPause, Order
@@ -23,6 +24,11 @@ ADMIN_CREATE_STATUSES = (ACTIVE, COMPLIMENTARY, PAUSED, CANCELLED, EXPIRED, DELA
 
 
 def member_get_or_create(*, external_id: str, email: str = "", name: str = "") -> Member:
+    """The member with this id (or the one it was merged into), else the one with this normalized email (one
+    person is one member: docs/decisions/0005), else a new one."""
+    found = member_find(external_id=str(external_id), email=email)
+    if found is not None:
+        return found.member
     member, created = Member.objects.get_or_create(
         external_id=str(external_id), defaults={"email": email, "name": name, "created_at": clock.now()}
     )

@@ -1,0 +1,172 @@
+"""Upgrades keep data: a database made by the migrations main had before the people app (members, orgs, sync as
+they were) upgrades with `migrate` and keeps every member's access, ledger, outbox, sources and identity.
+
+The old site is built through the historical models of that state, then the database is migrated forward and
+checked with today's models and services. Whatever happens, the test leaves the database fully migrated.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.apps import apps as current_apps
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from membersync.sync.reconciler import Cause, members_reconcile
+from membersync.sync.worker import worker_tick
+
+# The leaf migrations of the project's apps on main before the people app existed.
+OLD_LEAVES = [
+    ("catalog", "0001_initial"),
+    ("members", "0004_order_buys_licenses"),
+    ("orgs", "0002_license_order"),
+    ("sync", "0003_operation_result_digest"),
+]
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+LATER = START + timedelta(days=20)
+
+
+def _executor() -> MigrationExecutor:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    return executor
+
+
+def _migrate_to_latest() -> None:
+    executor = _executor()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def _migrate_to_old() -> None:
+    executor = _executor()
+    old_apps = {app for app, _ in OLD_LEAVES}
+    newer = sorted(
+        label
+        for label in executor.loader.migrated_apps
+        if label not in old_apps and current_apps.get_app_config(label).name.startswith("membersync.")
+    )
+    executor.migrate([*OLD_LEAVES, *((label, None) for label in newer)])
+
+
+def _old_site(apps) -> dict:
+    """A small site as the old code stored it, written through the historical models."""
+    Member = apps.get_model("members", "Member")
+    Course = apps.get_model("catalog", "Course")
+    Plan = apps.get_model("catalog", "Plan")
+    AccessRule = apps.get_model("catalog", "AccessRule")
+    SeatType = apps.get_model("catalog", "SeatType")
+    Order = apps.get_model("members", "Order")
+    Membership = apps.get_model("members", "Membership")
+    Organization = apps.get_model("orgs", "Organization")
+    OrgRole = apps.get_model("orgs", "OrgRole")
+    SeatPool = apps.get_model("orgs", "SeatPool")
+    Seat = apps.get_model("orgs", "Seat")
+    SeatHolding = apps.get_model("orgs", "SeatHolding")
+    Event = apps.get_model("sync", "Event")
+    Enrollment = apps.get_model("sync", "Enrollment")
+    LedgerEntry = apps.get_model("sync", "LedgerEntry")
+    Operation = apps.get_model("sync", "Operation")
+    MemberAccess = apps.get_model("sync", "MemberAccess")
+
+    alice = Member.objects.create(external_id="17", email="Alice@Example.COM ", name="Alice", created_at=START)
+    bob = Member.objects.create(external_id="18", email="", name="Bob", created_at=START)
+    course = Course.objects.create(external_id="c101", title="Course 101")
+    plan = Plan.objects.create(external_id="gold", name="Gold")
+    AccessRule.objects.create(plan=plan, target_kind="course", course=course)
+    order = Order.objects.create(
+        external_id="o-1", member=alice, plan=plan, status="completed", completed_at=START, license_quantity=0
+    )
+    membership = Membership.objects.create(member=alice, plan=plan, start=START, order=order, created_at=START)
+    org = Organization.objects.create(external_id="acme", name="Acme", created_at=START)
+    OrgRole.objects.create(organization=org, member=bob, role="owner", since=START)
+    seat_type = SeatType.objects.create(external_id="standard", name="Standard")
+    pool = SeatPool.objects.create(organization=org, seat_type=seat_type, created_at=START)
+    seat = Seat.objects.create(
+        pool=pool, organization=org, seat_type=seat_type, holder=bob, held_since=START, created_at=START
+    )
+    SeatHolding.objects.create(seat=seat, pool=pool, organization=org, seat_type=seat_type, member=bob, start=START)
+    event = Event.objects.create(
+        idempotency_key="admin:order.complete:1",
+        kind="order.complete",
+        source="admin",
+        actor="admin",
+        payload={"order": {"id": "o-1", "member": "17", "plan": "gold"}},
+        content_hash="0" * 64,
+        occurred_at=START,
+        received_at=START,
+    )
+    Enrollment.objects.create(member=alice, target_kind="course", target_id="c101", access_from=START, updated_at=START)
+    LedgerEntry.objects.create(
+        member=alice,
+        at=START,
+        recorded_at=START,
+        action="opened",
+        grant_key=f"membership:{membership.pk}:course:c101",
+        target_kind="course",
+        target_id="c101",
+        source_kind="membership",
+        source_id=str(membership.pk),
+        reason="Gold grants Course 101",
+        cause="order.complete (event 1)",
+        actor="admin",
+        event=event,
+    )
+    Operation.objects.create(
+        member=alice,
+        changes=[{"action": "enroll", "target_kind": "course", "target_id": "c101", "access_from": START.isoformat()}],
+        idempotency_key="op-1",
+        status="done",
+        next_attempt_at=START,
+        created_at=START,
+        done_at=START,
+    )
+    MemberAccess.objects.create(member=alice, computed_at=START)
+    return {"alice": alice.pk, "bob": bob.pk, "seat": seat.pk, "event": event.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_from_before_the_people_app_upgrades_and_keeps_access_ledger_outbox_sources_and_identity():
+    from membersync.members.models import Membership, Order
+    from membersync.orgs.models import OrgRole, Seat, SeatHolding
+    from membersync.people.models import Identity, Member
+    from membersync.sync.models import Enrollment, LedgerEntry, MemberAccess, Operation
+
+    try:
+        _migrate_to_old()
+        old = _old_site(_executor().loader.project_state(OLD_LEAVES).apps)
+
+        _migrate_to_latest()
+
+        alice = Member.objects.get(pk=old["alice"])
+        bob = Member.objects.get(pk=old["bob"])
+        assert (alice.external_id, alice.email, alice.name) == ("17", "Alice@Example.COM ", "Alice")
+        assert alice.email_normalized == "alice@example.com" and bob.email_normalized == ""
+        assert Member.objects.filter(email_normalized="alice@example.com").get() == alice
+        # sources
+        assert Order.objects.get(external_id="o-1").member == alice
+        assert Membership.objects.get(member=alice).plan.external_id == "gold"
+        assert OrgRole.objects.get(member=bob).role == "owner"
+        assert Seat.objects.get(pk=old["seat"]).holder == bob
+        assert SeatHolding.objects.get(member=bob).seat_id == old["seat"]
+        # access, ledger, outbox
+        assert list(Enrollment.objects.filter(member=alice).values_list("target_id", "access_from")) == [
+            ("c101", START)
+        ]
+        entry = LedgerEntry.objects.get(member=alice)
+        assert (entry.action, entry.target_id, entry.event_id) == ("opened", "c101", old["event"])
+        assert Operation.objects.get(member=alice).status == "done"
+        assert MemberAccess.objects.get(member=alice).computed_at == START
+        # identities: the table is there, empty, and a member's own id is what it was
+        assert not Identity.objects.exists()
+
+        # Today's reconciler, run on the upgraded data, keeps her access and its start.
+        members_reconcile(member_ids=[alice.pk, bob.pk], now=LATER, cause=Cause("upgrade check", "test"))
+        worker_tick(now=LATER)
+        assert list(Enrollment.objects.filter(member=alice).values_list("target_id", "access_from")) == [
+            ("c101", START)
+        ]
+        assert LedgerEntry.objects.filter(member=alice).first() == entry
+    finally:
+        _migrate_to_latest()
