@@ -9,7 +9,23 @@ MEMBERSYNC_SECRETS_KEY  the key connections' credentials and webhook secrets are
                       is derived from SECRET_KEY with a warning: fine for development, not for a real site.
 DEBUG                 "1" for development
 ALLOWED_HOSTS         comma-separated (default 127.0.0.1,localhost)
-EMAIL_BACKEND         Django email backend (default: console)
+EMAIL_BACKEND         Django email backend (default: console, which prints emails: the demo's choice). For real mail:
+                      django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST, EMAIL_PORT (587),
+                      EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS (1) or EMAIL_USE_SSL, EMAIL_TIMEOUT (10)
+DEFAULT_FROM_EMAIL    sender of members' notifications and portal invitations
+
+Production (behind HTTPS; `membersync check --deploy` is clean with these set, see docs/decisions/0007):
+SECURE_SSL_REDIRECT   "1": plain-HTTP requests are redirected to HTTPS
+SECURE_PROXY_SSL_HEADER  the header a TLS-terminating proxy sets, e.g. X-Forwarded-Proto: a request is HTTPS when
+                      it says "https" (set it only when the proxy always sets or strips that header)
+SECURE_HSTS_SECONDS   Strict-Transport-Security max-age, e.g. 31536000 (default 0: no HSTS header)
+SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD  "1" to add includeSubDomains / preload to that header
+SESSION_COOKIE_SECURE, CSRF_COOKIE_SECURE  "1": the session and CSRF cookies are only sent over HTTPS
+CSRF_TRUSTED_ORIGINS  comma-separated origins allowed to POST, e.g. https://members.example.com
+TRUSTED_PROXY_COUNT   how many proxies in front append to X-Forwarded-For (default 0: the client address is the
+                      connection's); login throttling counts failures per client address
+With DEBUG off and no SECRET_KEY the web server refuses to start (membersync/wsgi.py); `membersync demo` sets a
+key of its own (kept in MEMBERSYNC_DATA_DIR) and says so.
 """
 
 import os
@@ -20,11 +36,35 @@ BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("MEMBERSYNC_DATA_DIR", Path.cwd() / "var")).resolve()
 
 DEBUG = os.environ.get("DEBUG", "0") == "1"
-# The fallback is for the embedded demo and tests only: set SECRET_KEY on any site that faces the network.
-SECRET_KEY = os.environ.get("SECRET_KEY") or "insecure-membersync-development-key"
+# The fallback is for tests and management commands only: with DEBUG off the web server refuses to start on it
+# (membersync.deploy.refuse_insecure_start, called by wsgi.py); the demo passes a key of its own to its server.
+DEVELOPMENT_SECRET_KEY = "insecure-membersync-development-key"
+SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
 # Connections' secrets at rest (membersync/people/cipher.py); empty: derived from SECRET_KEY, with a warning.
 SECRETS_KEY = os.environ.get("MEMBERSYNC_SECRETS_KEY", "")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")]
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+# HTTPS in production: every one of these comes from the environment (documented above and in the README).
+SECURE_SSL_REDIRECT = _flag("SECURE_SSL_REDIRECT")
+if os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
+    _proxy_header = os.environ["SECURE_PROXY_SSL_HEADER"].strip().upper().replace("-", "_")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.removeprefix("HTTP_"), "https")
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = _flag("SECURE_HSTS_PRELOAD")
+SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE")
+CSRF_COOKIE_SECURE = _flag("CSRF_COOKIE_SECURE")
+CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS")
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -40,10 +80,13 @@ INSTALLED_APPS = [
     "membersync.sync",
     "membersync.portal",
     "membersync.scenarios",
+    "membersync.demo",
+    "membersync.bench",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "membersync.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,6 +171,14 @@ LOGIN_REDIRECT_URL = "portal:home"
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "membersync@localhost")
+# SMTP, when EMAIL_BACKEND is django.core.mail.backends.smtp.EmailBackend.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_SSL = _flag("EMAIL_USE_SSL")
+EMAIL_USE_TLS = not EMAIL_USE_SSL and os.environ.get("EMAIL_USE_TLS", "1").strip().lower() in ("1", "true", "yes", "on")
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 
 # The worker's outbox: how many times an operation is tried and how long a lease lasts.
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))

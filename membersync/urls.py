@@ -2,6 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from membersync.portal.throttle import ThrottledAdminAuthenticationForm
+
+# The admin's login is throttled like the portal's (membersync/portal/throttle.py).
+admin.site.login_form = ThrottledAdminAuthenticationForm
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("portal/", include("membersync.portal.urls")),

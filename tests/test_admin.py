@@ -7,6 +7,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from membersync.actors import Actor
 from membersync.demo import demo_load
 from membersync.members.models import Membership, Order
 from membersync.people.models import Member
@@ -22,7 +23,7 @@ NOW = at("2026-03-01T12:00")
 def site(db, set_clock):
     set_clock(NOW)
     demo_load()
-    members_resync(dry_run=False, actor="test")
+    members_resync(dry_run=False, actor=Actor.system("test"))
 
 
 def _url(model, view, *args):
@@ -59,7 +60,7 @@ def test_member_page_explains_her_access_and_shows_a_timeline(site, admin_client
     assert "course <strong>advanced</strong>" in page
     assert "Enrollment start" in page
     assert "grants course advanced 14 days after the start" in page
-    assert "paused by demo" in page  # the suspension, from the ledger and the grant
+    assert "paused by MemberSync" in page  # the suspension, from the ledger and the grant (the actor by its label)
     assert "Timeline" in page and "ms-seg-suspended" in page and "ms-seg-open" in page
     assert "membership.resume" in page  # the ledger's cause
 
@@ -84,12 +85,12 @@ def test_pause_action_pauses_through_the_service_and_suspends_her_enrollments(si
     )
     assert response.status_code == 200
     event = Event.objects.filter(kind="membership.pause").latest("pk")
-    assert (event.actor, event.source, event.outcome) == ("admin:admin", "admin", Event.APPLIED)
+    assert (event.actor, event.source, event.outcome) == ("operator:admin", "admin", Event.APPLIED)
     alice.refresh_from_db()
     assert alice.status == "paused"
     worker_tick(now=NOW)
     assert set(Enrollment.objects.filter(member=alice.member).values_list("status", flat=True)) == {"suspended"}
-    assert LedgerEntry.objects.filter(member=alice.member, action="suspended", actor="admin:admin").exists()
+    assert LedgerEntry.objects.filter(member=alice.member, action="suspended", actor=Actor.operator("admin")).exists()
 
 
 def test_resume_and_cancel_actions_go_through_the_services(site, admin_client):
@@ -99,9 +100,9 @@ def test_resume_and_cancel_actions_go_through_the_services(site, admin_client):
     dave.refresh_from_db()
     alice.refresh_from_db()
     assert dave.status == "active"
-    assert alice.status == "cancelled" and alice.ended_by == "cancelled by admin:admin"
-    assert Event.objects.filter(kind="membership.resume", actor="admin:admin").exists()
-    assert Event.objects.filter(kind="membership.cancel", actor="admin:admin").exists()
+    assert alice.status == "cancelled" and alice.ended_by == "cancelled by an administrator"
+    assert Event.objects.filter(kind="membership.resume", actor=Actor.operator("admin")).exists()
+    assert Event.objects.filter(kind="membership.cancel", actor=Actor.operator("admin")).exists()
 
 
 def test_a_refused_action_says_why_and_changes_nothing(site, admin_client):
@@ -119,7 +120,7 @@ def test_delete_action_deletes_through_the_service_and_the_ledger_keeps_the_hist
     alice = _membership("alice")
     admin_client.post(_url(Membership, "changelist"), {"action": "delete_memberships", "_selected_action": [alice.pk]})
     assert not Membership.objects.filter(pk=alice.pk).exists()
-    assert Event.objects.filter(kind="membership.delete", actor="admin:admin").exists()
+    assert Event.objects.filter(kind="membership.delete", actor=Actor.operator("admin")).exists()
     assert LedgerEntry.objects.filter(member=alice.member, action="closed", reason="its source was deleted").exists()
 
 
@@ -129,7 +130,7 @@ def test_add_membership_goes_through_membership_create(site, admin_client):
     assert response.status_code == 302
     created = Membership.objects.get(external_id="m-new")
     assert created.status == "complimentary"
-    assert Event.objects.filter(kind="membership.create", actor="admin:admin").exists()
+    assert Event.objects.filter(kind="membership.create", actor=Actor.operator("admin")).exists()
 
 
 def test_add_membership_refuses_free_trial_and_a_delayed_start_in_the_past(site, admin_client):
@@ -169,7 +170,7 @@ def test_refund_action_cancels_the_membership_the_order_granted(site, admin_clie
 def test_retry_now_carries_out_a_dead_operation(site, admin_client):
     alice = _membership("alice")
     Enrollment.objects.filter(member=alice.member).delete()
-    members_resync(dry_run=True, actor="test")  # a dry run leaves nothing in the outbox
+    members_resync(dry_run=True, actor=Actor.system("test"))  # a dry run leaves nothing in the outbox
     from membersync.sync.reconciler import Cause, members_reconcile
 
     members_reconcile(member_ids=[alice.member_id], now=NOW, cause=Cause("test", "test"))

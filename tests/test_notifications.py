@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
+from membersync.actors import Actor
 from membersync.catalog import services as catalog
 from membersync.members.models import Notification
 from membersync.members.services import membership_create
@@ -43,7 +44,7 @@ def test_a_set_length_membership_sends_started_ending_soon_and_ended_once_each(
     member()
     with django_capture_on_commit_callbacks(execute=True):
         worker_run_until(START)
-        membership_create(member_id="ann", plan_id="month", actor="admin")
+        membership_create(member_id="ann", plan_id="month", actor=Actor.operator("admin"))
         worker_run_until(START + timedelta(days=20))
         assert kinds() == ["started"]
         worker_run_until(START + timedelta(days=24))
@@ -66,7 +67,8 @@ def test_nothing_is_sent_for_a_subscription_tied_membership(catalog_ready, djang
         for day, status in ((0, "active"), (10, "on-hold"), (12, "active"), (20, "cancelled")):
             worker_run_until(START + timedelta(days=day))
             subscription_update(
-                subscription={"id": "1", "member": "ann", "plan": "gold", "status": status}, actor="store"
+                subscription={"id": "1", "member": "ann", "plan": "gold", "status": status},
+                actor=Actor.connection("store"),
             )
         worker_run_until(START + timedelta(days=40))
     assert kinds() == []
@@ -80,9 +82,13 @@ def test_a_paid_off_payment_plan_is_told_about_its_own_end_but_not_welcomed_agai
     member()
     with django_capture_on_commit_callbacks(execute=True):
         worker_run_until(START)
-        subscription_update(subscription={"id": "2", "member": "ann", "plan": "month", "status": "active"}, actor="s")
+        subscription_update(
+            subscription={"id": "2", "member": "ann", "plan": "month", "status": "active"}, actor=Actor.system("test")
+        )
         worker_run_until(START + timedelta(days=10))
-        subscription_update(subscription={"id": "2", "member": "ann", "plan": "month", "status": "expired"}, actor="s")
+        subscription_update(
+            subscription={"id": "2", "member": "ann", "plan": "month", "status": "expired"}, actor=Actor.system("test")
+        )
         worker_run_until(START + timedelta(days=40))
     assert kinds() == ["ending_soon", "ended"]
 
@@ -94,7 +100,7 @@ def test_a_rolled_back_reconcile_sends_nothing(catalog_ready, django_capture_on_
     ann = member()
     with django_capture_on_commit_callbacks(execute=True):
         worker_run_until(START)
-        membership_create(member_id="ann", plan_id="month", actor="admin")
+        membership_create(member_id="ann", plan_id="month", actor=Actor.operator("admin"))
     assert kinds() == ["started"]
     with django_capture_on_commit_callbacks(execute=True):
         members_reconcile(

@@ -1,4 +1,4 @@
-"""Properties of the seat and license windows (membersync/orgs/windows.py), checked on generated facts."""
+"""Properties of the seat and license windows (membersync/access/seats.py), checked on generated facts."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -8,20 +8,13 @@ from hypothesis import strategies as st
 from membersync.access.durations import Duration
 from membersync.access.grants import OPEN, access_at, grants_from_window
 from membersync.access.rules import SPECIFIC, UNLIMITED, GrantRule, Length, Target
-from membersync.orgs.windows import (
-    ACTIVE,
-    AVAILABLE,
-    EXPIRED,
-    REVOKED,
-    SUSPENDED,
-    HoldingFacts,
-    LicenseFacts,
-    PayingSubscription,
-    license_status,
-    license_window,
-    on_hold_intervals,
-    seat_window,
-)
+from membersync.access.seats import HoldingFacts, LicenseFacts, license_status, license_window, seat_window
+from membersync.access.statuses import LICENSE_ACTIVE as ACTIVE
+from membersync.access.statuses import LICENSE_AVAILABLE as AVAILABLE
+from membersync.access.statuses import LICENSE_EXPIRED as EXPIRED
+from membersync.access.statuses import LICENSE_REVOKED as REVOKED
+from membersync.access.statuses import LICENSE_SUSPENDED as SUSPENDED
+from membersync.access.subscriptions import SubscriptionFacts, on_hold_intervals
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 COURSE = Target("course", "gdpr")
@@ -72,7 +65,7 @@ def test_a_seat_paid_by_a_subscription_is_closed_while_on_hold_and_open_otherwis
     if end is not None and end <= start:
         end = None
     last_at, status = changes[-1]
-    sub = PayingSubscription("S", status, last_at, on_hold=on_hold_intervals(changes, status, last_at))
+    sub = SubscriptionFacts("S", status, last_at, on_hold=on_hold_intervals(changes, status, last_at))
     holding = HoldingFacts("1", "Acme", "Standard", start, end)
     access = access_at(grants_from_window(seat_window(holding, RULES, sub)), probe)[COURSE]
     held = start <= probe and (end is None or probe < end)
@@ -96,8 +89,8 @@ def test_an_organization_license_reaches_a_person_only_while_they_hold_a_seat():
 
 
 def test_license_statuses_follow_assignment_and_the_paying_subscription():
-    on_hold = PayingSubscription("S", "on-hold", BASE, on_hold=on_hold_intervals([], "on-hold", BASE))
-    cancelled = PayingSubscription("S", "cancelled", BASE + timedelta(days=1))
+    on_hold = SubscriptionFacts("S", "on-hold", BASE, on_hold=on_hold_intervals([], "on-hold", BASE))
+    cancelled = SubscriptionFacts("S", "cancelled", BASE + timedelta(days=1))
     issued = LicenseFacts("L", "T", Length(UNLIMITED), RULES, None)
     later = BASE + timedelta(days=2)
     assert license_status(issued, assigned_now=False, now=later)[0] == AVAILABLE

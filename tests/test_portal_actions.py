@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from membersync.actors import Actor
 from membersync.catalog.services import license_type_create
 from membersync.orgs.models import Invitation, License, OrgRole, Seat
 from membersync.orgs.selectors import license_statuses_now
@@ -59,8 +60,8 @@ def license_status(license_id: str) -> str:
 def licenses(acme):
     """LIC-1 assigned to the member (it gives them the course), LIC-2 available; both belong to acme."""
     license_type_create(external_id="pro", name="Pro library", length="1 year", grants=[{"course": COURSE}])
-    license_issue(license_id="LIC", type_id="pro", owner_org_id="acme", quantity=2, actor="admin")
-    license_assign(license_id="LIC-1", member_id=acme.member.external_id, actor="admin")
+    license_issue(license_id="LIC", type_id="pro", owner_org_id="acme", quantity=2, actor=Actor.operator("admin"))
+    license_assign(license_id="LIC-1", member_id=acme.member.external_id, actor=Actor.operator("admin"))
     return ["LIC-1", "LIC-2"]
 
 
@@ -91,7 +92,7 @@ def test_the_owner_is_offered_every_person_and_the_ownership_transfer(acme):
 
 
 def test_a_manager_removes_a_member_and_frees_their_seat(acme):
-    seat_assign(org_id="acme", member_id=acme.member.external_id, seat_type_id=SEAT_TYPE, actor="admin")
+    seat_assign(org_id="acme", member_id=acme.member.external_id, seat_type_id=SEAT_TYPE, actor=Actor.operator("admin"))
     assert GrantRecord.objects.filter(member=acme.member, state="open").exists()
     response = logged_in(acme.manager).post(
         org_url("org_person_remove"), {"member": acme.member.external_id}, follow=True
@@ -107,13 +108,13 @@ def test_a_manager_removes_a_member_and_frees_their_seat(acme):
 def test_a_manager_removes_another_manager(acme):
     from membersync.orgs.services import org_member_set
 
-    org_member_set(org_id="acme", member_id=acme.member.external_id, role="manager", actor="admin")
+    org_member_set(org_id="acme", member_id=acme.member.external_id, role="manager", actor=Actor.operator("admin"))
     logged_in(acme.manager).post(org_url("org_person_remove"), {"member": acme.member.external_id})
     assert acme.member.external_id not in roles()
 
 
 def test_a_manager_cannot_remove_the_owner_and_nothing_changes(acme):
-    seat_assign(org_id="acme", member_id=acme.owner.external_id, seat_type_id=SEAT_TYPE, actor="admin")
+    seat_assign(org_id="acme", member_id=acme.owner.external_id, seat_type_id=SEAT_TYPE, actor=Actor.operator("admin"))
     before = roles()
     response = logged_in(acme.manager).post(
         org_url("org_person_remove"), {"member": acme.owner.external_id}, follow=True
@@ -147,7 +148,7 @@ def test_removing_someone_outside_the_organization_is_404(acme, globex):
     ],
 )
 def test_a_plain_member_gets_403_and_another_organizations_manager_404(acme, globex, licenses, action):
-    invitation = invitation_create(org_id="acme", email="new@example.com", actor="admin")
+    invitation = invitation_create(org_id="acme", email="new@example.com", actor=Actor.operator("admin")).value
     data = {
         "member": acme.manager.external_id,
         "role": "member",
@@ -207,8 +208,11 @@ def test_ownership_is_not_a_role_the_role_form_gives(acme):
 
 def test_a_manager_cancels_an_invitation_and_the_seat_it_held_is_free(acme):
     invitation = invitation_create(
-        org_id="acme", email="held@example.com", hold_seat_type_id=SEAT_TYPE, actor=f"member:{acme.manager.external_id}"
-    )
+        org_id="acme",
+        email="held@example.com",
+        hold_seat_type_id=SEAT_TYPE,
+        actor=Actor.member(acme.manager.external_id),
+    ).value
     assert Seat.objects.filter(invitation=invitation).exists()
     response = logged_in(acme.manager).post(
         org_url("org_invitation_cancel"), {"invitation": invitation.pk}, follow=True
@@ -223,8 +227,8 @@ def test_a_manager_cancels_an_invitation_and_the_seat_it_held_is_free(acme):
 def test_cancelling_another_organizations_invitation_from_here_is_404(acme, globex):
     from membersync.orgs.services import org_member_set
 
-    org_member_set(org_id="globex", member_id=acme.manager.external_id, role="manager", actor="admin")
-    theirs = invitation_create(org_id="globex", email="g@example.com", actor="admin")
+    org_member_set(org_id="globex", member_id=acme.manager.external_id, role="manager", actor=Actor.operator("admin"))
+    theirs = invitation_create(org_id="globex", email="g@example.com", actor=Actor.operator("admin")).value
     client = logged_in(acme.manager)
     assert client.post(org_url("org_invitation_cancel"), {"invitation": theirs.pk}).status_code == 404
     assert client.post(org_url("org_invitation_cancel"), {"invitation": "nope"}).status_code == 404

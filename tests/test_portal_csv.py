@@ -12,6 +12,7 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
+from membersync.actors import Actor
 from membersync.orgs.models import Invitation, OrgRole
 from membersync.portal.csv_people import people_csv_parse
 from membersync.portal.services import people_import
@@ -172,7 +173,7 @@ def test_the_service_refuses_a_member_actor_as_a_whole(db):
     org_with_people("acme")
     parsed = people_csv_parse(HEADER + "x@example.com,X,Y,member\n")
     with pytest.raises(ServiceError) as refused:
-        people_import(org=Organization.objects.get(), parsed=parsed, actor="member:acme-member")
+        people_import(org=Organization.objects.get(), parsed=parsed, actor=Actor.member("acme-member"))
     assert refused.value.code == "forbidden"
     assert not Invitation.objects.exists()
 

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from membersync import clock
+from membersync.actors import Actor
 from membersync.catalog.services import license_type_create
 from membersync.orgs.models import Invitation, OrgRole, Seat
 from membersync.orgs.services import license_issue, seat_assign
@@ -114,7 +115,7 @@ def test_posts_without_csrf_token_are_refused(acme):
 
 
 def test_dashboard_shows_seats_used_and_free_and_draws_a_chart(acme):
-    seat_assign(org_id="acme", member_id=acme.member.external_id, seat_type_id=SEAT_TYPE, actor="admin")
+    seat_assign(org_id="acme", member_id=acme.member.external_id, seat_type_id=SEAT_TYPE, actor=Actor.operator("admin"))
     page = logged_in(acme.manager).get(org_url("org_dashboard", "acme")).content.decode()
     assert "<svg" in page and 'role="img"' in page
     assert "1 used, 0 held, 1 free" in page
@@ -136,7 +137,7 @@ def test_manager_assigns_a_seat_and_the_person_gets_the_course(acme):
 def test_assigning_with_no_free_seat_says_so_beside_the_form(acme):
     client = logged_in(acme.manager)
     for who in (acme.member, acme.owner):
-        seat_assign(org_id="acme", member_id=who.external_id, seat_type_id=SEAT_TYPE, actor="admin")
+        seat_assign(org_id="acme", member_id=who.external_id, seat_type_id=SEAT_TYPE, actor=Actor.operator("admin"))
     response = client.post(
         org_url("org_seat_assign", "acme"), {"member": acme.manager.external_id, "seat_type": SEAT_TYPE}
     )
@@ -158,7 +159,7 @@ def test_a_manager_cannot_give_the_owner_a_seat(acme):
 
 def test_manager_releases_and_moves_seats(acme):
     client = logged_in(acme.manager)
-    seat_assign(org_id="acme", member_id=acme.member.external_id, seat_type_id=SEAT_TYPE, actor="admin")
+    seat_assign(org_id="acme", member_id=acme.member.external_id, seat_type_id=SEAT_TYPE, actor=Actor.operator("admin"))
     client.post(
         org_url("org_seat_move", "acme"),
         {
@@ -173,7 +174,7 @@ def test_manager_releases_and_moves_seats(acme):
 
 
 def test_a_manager_cannot_release_the_owners_seat(acme):
-    seat_assign(org_id="acme", member_id=acme.owner.external_id, seat_type_id=SEAT_TYPE, actor="admin")
+    seat_assign(org_id="acme", member_id=acme.owner.external_id, seat_type_id=SEAT_TYPE, actor=Actor.operator("admin"))
     response = logged_in(acme.manager).post(
         org_url("org_seat_release", "acme"), {"member": acme.owner.external_id, "seat_type": SEAT_TYPE}, follow=True
     )
@@ -182,7 +183,7 @@ def test_a_manager_cannot_release_the_owners_seat(acme):
 
 
 def test_moving_a_seat_to_the_same_person_is_refused_on_the_field(acme):
-    seat_assign(org_id="acme", member_id=acme.member.external_id, seat_type_id=SEAT_TYPE, actor="admin")
+    seat_assign(org_id="acme", member_id=acme.member.external_id, seat_type_id=SEAT_TYPE, actor=Actor.operator("admin"))
     response = logged_in(acme.manager).post(
         org_url("org_seat_move", "acme"),
         {
@@ -207,6 +208,12 @@ def accept_link(message) -> str:
     return re.search(r"https?://\S+/portal/invitations/\S+/", message.body).group(0)
 
 
+def join(client, path, data, **kwargs):
+    """Submit the invitation page's form: it POSTs the link's token in the body to a URL without it."""
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    return client.post(reverse("portal:invitation_join"), {"token": token, **data}, **kwargs)
+
+
 def test_invitation_email_lets_the_new_person_set_a_password_once(acme, mailoutbox):
     invite(logged_in(acme.manager), hold_seat_type=SEAT_TYPE)
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["newbie@example.com"]
@@ -214,13 +221,13 @@ def test_invitation_email_lets_the_new_person_set_a_password_once(acme, mailoutb
     visitor = Client()
     form = visitor.get(path).content.decode()
     assert "Join Acme Training" in form
-    response = visitor.post(path, {"password1": "a-long-new-secret", "password2": "a-long-new-secret"}, follow=True)
+    response = join(visitor, path, {"password1": "a-long-new-secret", "password2": "a-long-new-secret"}, follow=True)
     assert "You joined Acme Training" in response.content.decode()
     assert OrgRole.objects.get(member__email="newbie@example.com").role == "member"
     assert Seat.objects.get(holder__email="newbie@example.com").seat_type.external_id == SEAT_TYPE
     assert Client().login(username="newbie@example.com", password="a-long-new-secret")
 
-    again = Client().post(path, {"password1": "another-secret-1", "password2": "another-secret-1"})
+    again = join(Client(), path, {"password1": "another-secret-1", "password2": "another-secret-1"})
     assert again.status_code == 410
     assert "already used" in again.content.decode()
 
@@ -228,10 +235,10 @@ def test_invitation_email_lets_the_new_person_set_a_password_once(acme, mailoutb
 def test_mismatched_or_weak_passwords_are_refused_beside_the_field(acme, mailoutbox):
     invite(logged_in(acme.manager))
     path = accept_link(mailoutbox[0]).split("testserver", 1)[1]
-    response = Client().post(path, {"password1": "password", "password2": "password"})
+    response = join(Client(), path, {"password1": "password", "password2": "password"})
     assert response.status_code == 400
     assert "too common" in response.content.decode()
-    response = Client().post(path, {"password1": "a-long-new-secret", "password2": "different-secret"})
+    response = join(Client(), path, {"password1": "a-long-new-secret", "password2": "different-secret"})
     assert "The two passwords differ" in response.content.decode()
     assert Invitation.objects.get().status == Invitation.PENDING
 
@@ -243,7 +250,7 @@ def test_an_expired_invitation_says_so(acme, mailoutbox, set_clock):
     response = Client().get(path)
     assert response.status_code == 410
     assert "expired" in response.content.decode()
-    response = Client().post(path, {"password1": "a-long-new-secret", "password2": "a-long-new-secret"})
+    response = join(Client(), path, {"password1": "a-long-new-secret", "password2": "a-long-new-secret"})
     assert response.status_code == 410
     assert not OrgRole.objects.filter(member__email="newbie@example.com").exists()
 
@@ -271,7 +278,7 @@ def test_inviting_a_bad_email_is_refused_by_the_form(acme):
 
 def test_licenses_page_shows_status_and_manager_assigns_one(acme):
     license_type_create(external_id="pro", name="Pro library", length="1 year")
-    license_issue(license_id="LIC", type_id="pro", owner_org_id="acme", quantity=2, actor="admin")
+    license_issue(license_id="LIC", type_id="pro", owner_org_id="acme", quantity=2, actor=Actor.operator("admin"))
     client = logged_in(acme.manager)
     page = client.get(org_url("org_licenses", "acme")).content.decode()
     assert "LIC-1" in page and "available" in page
@@ -283,7 +290,7 @@ def test_licenses_page_shows_status_and_manager_assigns_one(acme):
 def test_home_lists_organizations_for_someone_in_several(acme, globex):
     from membersync.orgs.services import org_member_set
 
-    org_member_set(org_id="globex", member_id=acme.manager.external_id, role="member", actor="admin")
+    org_member_set(org_id="globex", member_id=acme.manager.external_id, role="member", actor=Actor.operator("admin"))
     page = logged_in(acme.manager).get(reverse("portal:home")).content.decode()
     assert "Acme Training" in page and "Globex Learning" in page
 

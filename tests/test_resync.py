@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
+from membersync.actors import Actor
 from membersync.catalog import services as catalog
 from membersync.members import services as members
 from membersync.sync.models import Enrollment, Event, GrantRecord, LedgerEntry, Operation
@@ -26,7 +27,7 @@ def site(db, set_clock):
         catalog.course_create(external_id=course)
     catalog.plan_create(external_id="gold", grants=[{"course": "intro"}, {"course": "advanced", "after": "7 days"}])
     for number, name in enumerate(("alice", "bob", "carol", "dave", "erin")):
-        members.order_complete(order_id=f"o{number}", member_id=name, plan_id="gold", actor="test")
+        members.order_complete(order_id=f"o{number}", member_id=name, plan_id="gold", actor=Actor.system("test"))
     set_clock(START + timedelta(days=10))
     worker_tick(now=START + timedelta(days=10))  # the drips open, enrollments are written
 
@@ -60,7 +61,7 @@ def test_a_dry_run_reports_what_would_change_and_changes_nothing(site):
     expected = _enrollments()
     _tamper()
     tampered, before = _enrollments(), _counts()
-    report = members_resync(dry_run=True, actor="test")
+    report = members_resync(dry_run=True, actor=Actor.system("test"))
     assert dict(report.changes) == {"enroll": 2, "unenroll": 1}
     assert "alice: enroll course intro" in report.sample
     assert "carol: unenroll course extra" in report.sample
@@ -71,18 +72,20 @@ def test_a_dry_run_reports_what_would_change_and_changes_nothing(site):
 def test_resync_repairs_tampered_enrollments_and_a_second_resync_changes_nothing(site):
     expected = _enrollments()
     _tamper()
-    report = members_resync(dry_run=False, actor="test", batch_size=2)
+    report = members_resync(dry_run=False, actor=Actor.system("test"), batch_size=2)
     assert report.members == 5
     assert report.members_changed == 3
     assert _enrollments() == expected
-    again = members_resync(dry_run=False, actor="test")
+    again = members_resync(dry_run=False, actor=Actor.system("test"))
     assert (again.members_changed, again.ledger_entries, again.operations) == (0, 0, 0)
     assert _enrollments() == expected
 
 
 def test_progress_counts_every_member_in_batches(site):
     calls = []
-    members_resync(dry_run=True, actor="test", batch_size=2, progress=lambda done, total: calls.append((done, total)))
+    members_resync(
+        dry_run=True, actor=Actor.system("test"), batch_size=2, progress=lambda done, total: calls.append((done, total))
+    )
     assert calls == [(0, 5), (2, 5), (4, 5), (5, 5)]
 
 

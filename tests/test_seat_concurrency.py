@@ -6,6 +6,7 @@ import threading
 import pytest
 from django.db import connection, connections
 
+from membersync.actors import Actor
 from membersync.catalog.services import course_create, seat_type_create
 from membersync.errors import ServiceError
 from membersync.orgs import services
@@ -23,8 +24,8 @@ def test_fifty_concurrent_assignments_on_ten_free_seats_give_exactly_ten(set_clo
     set_clock(at("2026-01-01"))
     course_create(external_id="safety")
     seat_type_create(external_id="standard", grants=[{"course": "safety"}])
-    org = services.org_create(org_id="acme", owner_id="olivia", actor="admin")
-    services.seats_add(org_id="acme", seat_type_id="standard", quantity=SEATS, actor="admin")
+    org = services.org_create(org_id="acme", owner_id="olivia", actor=Actor.operator("admin")).value
+    services.seats_add(org_id="acme", seat_type_id="standard", quantity=SEATS, actor=Actor.operator("admin"))
 
     start = threading.Barrier(CLAIMANTS)
     outcomes: dict[str, str] = {}
@@ -34,7 +35,7 @@ def test_fifty_concurrent_assignments_on_ten_free_seats_give_exactly_ten(set_clo
         person = f"person-{index}"
         try:
             start.wait()
-            services.seat_assign(org_id="acme", member_id=person, actor="admin")
+            services.seat_assign(org_id="acme", member_id=person, actor=Actor.operator("admin"))
             outcome = "seat"
         except ServiceError as error:
             outcome = error.code

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from membersync import clock
+from membersync.actors import Actor
 from membersync.catalog import services as catalog
 from membersync.members.models import Membership, Subscription
 from membersync.members.subscriptions import subscription_update
@@ -28,7 +29,8 @@ def test_two_first_deliveries_of_a_new_subscription_at_once_make_one_subscriptio
         try:
             barrier.wait(timeout=10)
             subscription_update(
-                subscription={"id": "900", "member": "zed", "plan": "gold", "status": status}, actor="store"
+                subscription={"id": "900", "member": "zed", "plan": "gold", "status": status},
+                actor=Actor.connection("store"),
             )
         except Exception as error:  # collected: an exception in a thread would otherwise vanish
             errors.append(error)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
+from membersync import wiring
 from membersync.people.models import Member
 from membersync.sync import outbox
 from membersync.sync.models import Enrollment, Operation
-from membersync.sync.sinks import SINKS
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -38,7 +38,7 @@ def failing_sink(monkeypatch):
     def fail(operations, now):
         raise ConnectionError("LMS answered 503")
 
-    monkeypatch.setitem(SINKS, "builtin", fail)
+    monkeypatch.setitem(wiring.sinks(), "builtin", fail)
 
 
 @pytest.mark.django_db
@@ -70,14 +70,14 @@ def test_an_operation_is_dead_after_the_last_attempt_and_still_there(failing_sin
 @pytest.mark.django_db
 def test_one_bad_operation_does_not_hold_back_the_others(monkeypatch):
     ops = _operations(3)
-    real = SINKS["builtin"]
+    real = wiring.sinks()["builtin"]
 
     def picky(operations, now):
         if any(op.pk == ops[1].pk for op in operations):
             raise ValueError("course c1 does not exist in the LMS")
         real(operations, now)
 
-    monkeypatch.setitem(SINKS, "builtin", picky)
+    monkeypatch.setitem(wiring.sinks(), "builtin", picky)
     assert outbox.operations_run(worker="w", now=NOW) == 2
     assert sorted(Enrollment.objects.values_list("target_id", flat=True)) == ["c0", "c2"]
     assert Operation.objects.get(pk=ops[1].pk).last_error.startswith("ValueError")

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from membersync import clock
+from membersync.actors import Actor
 from membersync.catalog import services as catalog
 from membersync.errors import ServiceError
 from membersync.members import services
@@ -58,13 +59,19 @@ def _play(history, extra_ticks: bool):
             try:
                 if action == "buy":
                     orders += 1
-                    services.order_complete(order_id=str(orders), member_id="alice", plan_id=plan, actor="t")
+                    services.order_complete(
+                        order_id=str(orders), member_id="alice", plan_id=plan, actor=Actor.system("test")
+                    )
                 elif action == "comp":
-                    services.membership_create(member_id="alice", plan_id=plan, status="complimentary", actor="t")
+                    services.membership_create(
+                        member_id="alice", plan_id=plan, status="complimentary", actor=Actor.system("test")
+                    )
                 elif action == "refund" and orders:
-                    services.order_refund(order_id=str(orders), actor="t")
+                    services.order_refund(order_id=str(orders), actor=Actor.system("test"))
                 elif action in ("pause", "resume", "cancel"):
-                    getattr(services, f"membership_{action}")(member_id="alice", plan_id=plan, actor="t")
+                    getattr(services, f"membership_{action}")(
+                        member_id="alice", plan_id=plan, actor=Actor.system("test")
+                    )
             except ServiceError:
                 pass  # refused actions are part of a realistic history
         final = now + timedelta(days=120)
@@ -92,8 +99,12 @@ def test_the_same_history_gives_the_same_enrollments_however_often_the_worker_ra
 def test_a_duplicate_delivery_is_recorded_and_applied_once(set_clock):
     set_clock(BASE)
     _catalog()
-    services.order_complete(order_id="9", member_id="bob", plan_id="weekly", actor="t", idempotency_key="d-1")
-    result = services.order_complete(order_id="9", member_id="bob", plan_id="weekly", actor="t", idempotency_key="d-1")
+    services.order_complete(
+        order_id="9", member_id="bob", plan_id="weekly", actor=Actor.system("test"), idempotency_key="d-1"
+    )
+    result = services.order_complete(
+        order_id="9", member_id="bob", plan_id="weekly", actor=Actor.system("test"), idempotency_key="d-1"
+    )
     assert result.duplicate
     assert Member.objects.get(external_id="bob").memberships.count() == 1
     assert Event.objects.filter(outcome=Event.DUPLICATE).count() == 1
@@ -104,7 +115,7 @@ def test_a_refused_event_changes_nothing_and_is_recorded(set_clock):
     set_clock(BASE)
     _catalog()
     with pytest.raises(ServiceError) as refused:
-        services.membership_create(member_id="carol", plan_id="weekly", status="free_trial", actor="t")
+        services.membership_create(member_id="carol", plan_id="weekly", status="free_trial", actor=Actor.system("test"))
     assert refused.value.code == "invalid_status"
     assert not Member.objects.filter(external_id="carol").exists()
     assert Event.objects.get(outcome=Event.REFUSED).error.startswith("invalid_status")
@@ -114,12 +125,12 @@ def test_a_refused_event_changes_nothing_and_is_recorded(set_clock):
 def test_pausing_and_resuming_keeps_the_enrollment_start_shifted_by_the_pause(set_clock):
     set_clock(BASE)
     _catalog()
-    services.order_complete(order_id="1", member_id="dana", plan_id="weekly", actor="t")
+    services.order_complete(order_id="1", member_id="dana", plan_id="weekly", actor=Actor.system("test"))
     worker_run_until(BASE + timedelta(days=3))
-    services.membership_pause(member_id="dana", plan_id="weekly", actor="t")
+    services.membership_pause(member_id="dana", plan_id="weekly", actor=Actor.system("test"))
     worker_run_until(BASE + timedelta(days=5))
     assert Enrollment.objects.get(target_id="intro").status == Enrollment.SUSPENDED
-    services.membership_resume(member_id="dana", plan_id="weekly", actor="t")
+    services.membership_resume(member_id="dana", plan_id="weekly", actor=Actor.system("test"))
     worker_run_until(BASE + timedelta(days=6))
     intro = Enrollment.objects.get(target_id="intro")
     assert intro.status == Enrollment.ACTIVE
@@ -133,10 +144,10 @@ def test_pausing_and_resuming_keeps_the_enrollment_start_shifted_by_the_pause(se
 def test_a_membership_that_expired_by_its_own_length_cannot_be_paused_or_cancelled(set_clock):
     set_clock(BASE)
     _catalog()
-    services.membership_create(member_id="erin", plan_id="bootcamp", actor="t")
+    services.membership_create(member_id="erin", plan_id="bootcamp", actor=Actor.system("test"))
     set_clock(BASE + timedelta(days=61))
     for action in (services.membership_pause, services.membership_cancel):
         with pytest.raises(ServiceError) as refused:
-            action(member_id="erin", plan_id="bootcamp", actor="t")
+            action(member_id="erin", plan_id="bootcamp", actor=Actor.system("test"))
         assert refused.value.code == "not_active"
     assert not Member.objects.get(external_id="erin").memberships.get().pauses.exists()

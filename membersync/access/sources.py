@@ -11,22 +11,19 @@ from datetime import datetime, timedelta
 
 from .durations import Duration
 from .rules import FIXED, SPECIFIC, SUBSCRIPTION, GrantRule, Interval, Length, shift_past_pauses
-
-# Membership statuses (WooCommerce Memberships) and the ones that grant access.
-ACTIVE = "active"
-COMPLIMENTARY = "complimentary"
-FREE_TRIAL = "free_trial"
-PENDING_CANCEL = "pending_cancel"
-DELAYED = "delayed"
-PAUSED = "paused"
-EXPIRED = "expired"
-CANCELLED = "cancelled"
-MEMBERSHIP_STATUSES = (ACTIVE, COMPLIMENTARY, FREE_TRIAL, PENDING_CANCEL, DELAYED, PAUSED, EXPIRED, CANCELLED)
-GRANTING_STATUSES = frozenset({ACTIVE, COMPLIMENTARY, FREE_TRIAL, PENDING_CANCEL})
-
-# Subscription statuses (WooCommerce Subscriptions); "trash" is a deleted subscription.
-SUBSCRIPTION_STATUSES = ("pending", "active", "on-hold", "pending-cancel", "cancelled", "expired", "switched", "trash")
-SUBSCRIPTION_ENDED = frozenset({"cancelled", "switched", "trash"})
+from .statuses import (
+    ACTIVE,
+    CANCELLED,
+    DELAYED,
+    EXPIRED,
+    FREE_TRIAL,
+    GRANTING_STATUSES,
+    PAUSED,
+    PENDING_CANCEL,
+    SUBSCRIPTION_ENDED,
+    SUBSCRIPTION_RUNNING,
+)
+from .subscriptions import SubscriptionFacts, prepaid_end
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +52,6 @@ class PlanFacts:
     length: Length
     rules: tuple[GrantRule, ...]
     on_hold_grace: Duration | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionFacts:
-    id: str
-    status: str
-    status_since: datetime
-    end: datetime | None = None  # end of the prepaid period once pending-cancel
-    next_payment: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +86,6 @@ class MembershipState:
 
 # How long before its end a member is told that her membership ends (WooCommerce Memberships' "ending soon").
 ENDING_SOON = timedelta(days=7)
-# Subscription statuses in which the subscription is still running and may end on its own end date.
-SUBSCRIPTION_RUNNING = frozenset({"active", "on-hold"})
 
 
 def is_tied(m: MembershipFacts) -> bool:
@@ -133,8 +119,7 @@ def membership_window(m: MembershipFacts) -> SourceWindow:
         ends.append((length.ends, EXPIRED, f"its fixed end date {length.ends:%Y-%m-%d} passed"))
     if sub is not None:
         if sub.status == "pending-cancel":
-            paid_until = sub.end or sub.next_payment or sub.status_since
-            ends.append((paid_until, CANCELLED, f"the prepaid period of subscription {sub.id} ended"))
+            ends.append((prepaid_end(sub), CANCELLED, f"the prepaid period of subscription {sub.id} ended"))
         elif sub.status in SUBSCRIPTION_ENDED:
             ends.append((sub.status_since, CANCELLED, f"subscription {sub.id} became {sub.status}"))
         elif sub.status == "expired" and tied:

@@ -11,10 +11,13 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from membersync import clock
+from membersync.actors import Actor
 from membersync.sync.models import Enrollment
 from membersync.sync.resync import members_resync
 
 from .site import NOW, synthetic_site_build
+
+BENCH = Actor.system("bench")
 
 
 def _timed(work: Callable[[], object]) -> tuple[float, object]:
@@ -48,10 +51,10 @@ def bench_resync(*, members: int, out: Callable[[str], None]) -> dict:
     seconds, site = _timed(lambda: synthetic_site_build(members=members))
     out(f"site: {site} built in {seconds:.1f} s")
 
-    full_s, full = _timed(lambda: members_resync(dry_run=False, actor="bench", batch_size=2000))
+    full_s, full = _timed(lambda: members_resync(dry_run=False, actor=BENCH, batch_size=2000))
     enrollments = Enrollment.objects.count()
-    noop_s, noop = _timed(lambda: members_resync(dry_run=False, actor="bench", batch_size=2000))
-    quick_s, quick = _timed(lambda: members_resync(dry_run=False, actor="bench", batch_size=2000, quick=True))
+    noop_s, noop = _timed(lambda: members_resync(dry_run=False, actor=BENCH, batch_size=2000))
+    quick_s, quick = _timed(lambda: members_resync(dry_run=False, actor=BENCH, batch_size=2000, quick=True))
     floor_s, floor_rows = _floor()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     clock.set_time(None)

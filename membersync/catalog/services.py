@@ -20,18 +20,18 @@ def duration_parse(text: Any, *, field: str) -> Duration:
     try:
         return Duration.parse(text)
     except DurationError as error:
-        raise ServiceError("invalid_duration", str(error), field=field) from None
+        raise ServiceError("invalid_value", str(error), field=field) from None
 
 
 def course_create(*, external_id: str, title: str = "") -> Course:
     if Course.objects.filter(external_id=external_id).exists():
-        raise ServiceError("duplicate", f"course {external_id!r} already exists", field="courses")
+        raise ServiceError("duplicate_id", f"course {external_id!r} already exists", field="courses")
     return Course.objects.create(external_id=external_id, title=title or external_id)
 
 
 def group_create(*, external_id: str, title: str = "", course_ids: list[str] = ()) -> Group:
     if Group.objects.filter(external_id=external_id).exists():
-        raise ServiceError("duplicate", f"group {external_id!r} already exists", field="groups")
+        raise ServiceError("duplicate_id", f"group {external_id!r} already exists", field="groups")
     courses = [_course(cid, field=f"groups.{external_id}.courses") for cid in course_ids]
     group = Group.objects.create(external_id=external_id, title=title or external_id)
     group.courses.set(courses)
@@ -45,19 +45,19 @@ def length_fields(spec: Any, *, field: str, allow_subscription: bool) -> dict:
     if spec == SUBSCRIPTION:
         if not allow_subscription:
             raise ServiceError(
-                "invalid_length", "only a membership plan can last as long as a subscription", field=field
+                "invalid_value", "only a membership plan can last as long as a subscription", field=field
             )
         return {"length_kind": SUBSCRIPTION}
     if isinstance(spec, dict):
         unknown = set(spec) - {"from", "until"}
         if unknown or not {"from", "until"} <= set(spec):
-            raise ServiceError("invalid_length", "a fixed length is {from: DATE, until: DATE}", field=field)
+            raise ServiceError("invalid_value", "a fixed length is {from: DATE, until: DATE}", field=field)
         starts, ends = spec["from"], spec["until"]
         if not isinstance(starts, datetime) or not isinstance(ends, datetime):
-            raise ServiceError("invalid_date", "from and until must be dates", field=field)
+            raise ServiceError("invalid_value", "from and until must be dates", field=field)
         if ends <= starts:
             raise ServiceError(
-                "invalid_length", f"the end {ends:%Y-%m-%d} is not after the start {starts:%Y-%m-%d}", field=field
+                "invalid_value", f"the end {ends:%Y-%m-%d} is not after the start {starts:%Y-%m-%d}", field=field
             )
         return {"length_kind": FIXED, "fixed_start": starts, "fixed_end": ends}
     duration = duration_parse(spec, field=field)
@@ -69,7 +69,7 @@ def plan_create(
     *, external_id: str, name: str = "", length: Any = UNLIMITED, grants: list[dict] = (), on_hold_grace: Any = None
 ) -> Plan:
     if Plan.objects.filter(external_id=external_id).exists():
-        raise ServiceError("duplicate", f"plan {external_id!r} already exists", field="plans")
+        raise ServiceError("duplicate_id", f"plan {external_id!r} already exists", field="plans")
     where = f"plans.{external_id}"
     grace = str(duration_parse(on_hold_grace, field=f"{where}.on_hold_grace")) if on_hold_grace else ""
     plan = Plan.objects.create(
@@ -85,7 +85,7 @@ def plan_create(
 @transaction.atomic
 def seat_type_create(*, external_id: str, name: str = "", grants: list[dict] = ()) -> SeatType:
     if SeatType.objects.filter(external_id=external_id).exists():
-        raise ServiceError("duplicate", f"seat type {external_id!r} already exists", field="seat_types")
+        raise ServiceError("duplicate_id", f"seat type {external_id!r} already exists", field="seat_types")
     seat_type = SeatType.objects.create(external_id=external_id, name=name or external_id)
     rules_create(grants, field=f"seat_types.{external_id}.grants", seat_type=seat_type)
     return seat_type
@@ -96,7 +96,7 @@ def license_type_create(
     *, external_id: str, name: str = "", grants: list[dict] = (), length: Any = UNLIMITED
 ) -> LicenseType:
     if LicenseType.objects.filter(external_id=external_id).exists():
-        raise ServiceError("duplicate", f"license type {external_id!r} already exists", field="license_types")
+        raise ServiceError("duplicate_id", f"license type {external_id!r} already exists", field="license_types")
     where = f"license_types.{external_id}"
     license_type = LicenseType.objects.create(
         external_id=external_id,
@@ -112,13 +112,13 @@ def rules_create(grants: list[dict], *, field: str, **template) -> list[AccessRu
     for index, spec in enumerate(grants or ()):
         where = f"{field}[{index}]"
         if not isinstance(spec, dict):
-            raise ServiceError("invalid_grant", "a grant is a mapping such as {course: intro}", field=where)
+            raise ServiceError("invalid_value", "a grant is a mapping such as {course: intro}", field=where)
         unknown = set(spec) - GRANT_KEYS
         if unknown:
-            raise ServiceError("invalid_grant", f"unknown key {sorted(unknown)[0]!r}", field=where)
+            raise ServiceError("invalid_value", f"unknown key {sorted(unknown)[0]!r}", field=where)
         targets = [k for k in TARGET_KINDS if k in spec]
         if len(targets) != 1:
-            raise ServiceError("invalid_grant", "a grant names exactly one course, group or group_leader", field=where)
+            raise ServiceError("invalid_value", "a grant names exactly one course, group or group_leader", field=where)
         kind = targets[0]
         rule = AccessRule(target_kind=kind, after_trial=bool(spec.get("after_trial", False)), **template)
         if kind == "course":
@@ -127,13 +127,13 @@ def rules_create(grants: list[dict], *, field: str, **template) -> list[AccessRu
             rule.group = _group(spec[kind], field=f"{where}.{kind}")
         if "after" in spec and "on" in spec:
             raise ServiceError(
-                "invalid_grant", "a grant opens either after a delay or on a date, not both", field=where
+                "invalid_value", "a grant opens either after a delay or on a date, not both", field=where
             )
         if "after" in spec:
             rule.after = str(duration_parse(spec["after"], field=f"{where}.after"))
         if "on" in spec:
             if not isinstance(spec["on"], datetime):
-                raise ServiceError("invalid_date", f"{spec['on']!r} is not a date", field=f"{where}.on")
+                raise ServiceError("invalid_value", f"{spec['on']!r} is not a date", field=f"{where}.on")
             rule.on_date = spec["on"]
         rule.save()
         rules.append(rule)

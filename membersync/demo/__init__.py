@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from membersync import clock
+from membersync.actors import Actor
 
 
 @dataclass
@@ -20,7 +21,7 @@ class DemoContext:
     # Day zero of the demo: member histories are written relative to it (times in the past replay with the clock
     # set back, the way scenarios do).
     anchor: datetime
-    actor: str = "demo"
+    actor: Actor = field(default_factory=lambda: Actor.system("demo"))
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # (who, username, password) to print
     created: dict[str, int] = field(default_factory=dict)  # what this run created, per kind
 

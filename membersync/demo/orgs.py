@@ -6,6 +6,8 @@ the way a real manager gets one).
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib.auth import get_user_model
 
 from membersync.catalog import services as catalog
@@ -74,7 +76,10 @@ def acme_load(ctx: DemoContext) -> None:
             last_name="Manager",
             actor=actor,
             source="admin",
-        )
+        ).value
+        if not hasattr(invitation, "token"):  # a pending one from an earlier run: the database keeps only a hash
+            invitation.token = secrets.token_urlsafe(32)
+            invitation.save(update_fields=["token_hash"])
         orgs.invitation_accept(token=invitation.token, password=MANAGER_PASSWORD, source="admin")
         ctx.count("portal logins")
     ctx.logins.append(("Acme portal manager (/portal/)", MANAGER_EMAIL, MANAGER_PASSWORD))

@@ -7,7 +7,6 @@ each change is stored as an event and the member is reconciled in the same trans
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from django import forms
@@ -16,86 +15,27 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from membersync import clock
-from membersync.access.sources import DELAYED
-from membersync.admin_mixins import ReadOnlyAdminMixin
+from membersync import clock, wiring
+from membersync.access.statuses import DELAYED
+from membersync.actors import Actor
+from membersync.admin_mixins import DateHierarchyBoundsMixin, ReadOnlyAdminMixin
 from membersync.catalog.models import Plan
+from membersync.datebounds import BoundedDateTimeField, out_of_range
 from membersync.errors import ServiceError
 from membersync.people.admin import IdentityInline
 from membersync.people.models import Member
-from membersync.sync.models import LedgerEntry
-from membersync.sync.selectors import member_explain
+from membersync.sync.selectors import member_explain, member_ledger
+from membersync.sync.timeline import access_timeline
 
 from . import services
 from .models import Membership, MembershipPause, Notification, Order, Subscription, SubscriptionChange
 
 
-def admin_actor(request) -> str:
-    return f"admin:{request.user.get_username()}"
+def admin_actor(request) -> Actor:
+    return Actor.operator(request.user.get_username())
 
 
 # --- the member's page: her explanation and a timeline of her access -------------------------------------------
-
-
-@dataclass
-class Segment:
-    state: str  # open | suspended
-    start: datetime
-    end: datetime
-    left: float  # percent of the timeline's width
-    width: float
-
-
-@dataclass
-class TargetTimeline:
-    kind: str
-    id: str
-    segments: list[Segment]
-
-
-def access_timeline(entries: list[LedgerEntry], until: datetime) -> tuple[datetime | None, list[TargetTimeline]]:
-    """Each target's open and suspended periods, replayed from the ledger up to `until`.
-
-    A target is open while any of its grants is open, suspended while none is open and one is suspended.
-    """
-    if not entries:
-        return None, []
-    begin = min(e.at for e in entries)
-    end = max(until, begin)
-    span = (end - begin).total_seconds() or 1.0
-    by_target: dict[tuple[str, str], list[LedgerEntry]] = {}
-    for entry in sorted(entries, key=lambda e: (e.at, e.pk or 0)):
-        by_target.setdefault((entry.target_kind, entry.target_id), []).append(entry)
-
-    def place(state: str, start: datetime, stop: datetime) -> Segment:
-        left = (start - begin).total_seconds() / span * 100
-        width = max((stop - start).total_seconds() / span * 100, 0.4)
-        return Segment(state, start, stop, round(left, 2), round(width, 2))
-
-    timelines = []
-    for (kind, target_id), target_entries in sorted(by_target.items()):
-        grant_states: dict[str, str] = {}
-        segments: list[Segment] = []
-        current, since = "none", begin
-        for entry in target_entries:
-            if entry.at > end:
-                break
-            if entry.action in (LedgerEntry.OPENED, LedgerEntry.RESUMED):
-                grant_states[entry.grant_key] = "open"
-            elif entry.action == LedgerEntry.SUSPENDED:
-                grant_states[entry.grant_key] = "suspended"
-            elif entry.action == LedgerEntry.CLOSED:
-                grant_states.pop(entry.grant_key, None)
-            states = set(grant_states.values())
-            state = "open" if "open" in states else "suspended" if "suspended" in states else "none"
-            if state != current:
-                if current != "none" and entry.at > since:
-                    segments.append(place(current, since, entry.at))
-                current, since = state, entry.at
-        if current != "none" and end > since:
-            segments.append(place(current, since, end))
-        timelines.append(TargetTimeline(kind, target_id, segments))
-    return begin, timelines
 
 
 def _preview_moment(request) -> tuple[datetime, bool]:
@@ -106,6 +46,9 @@ def _preview_moment(request) -> tuple[datetime, bool]:
         day = date.fromisoformat(text)
     except ValueError:
         messages.error(request, f"at: {text!r} is not a date (YYYY-MM-DD); showing now")
+        return clock.now(), False
+    if problem := out_of_range(day):
+        messages.error(request, f"at: {problem} Showing now.")
         return clock.now(), False
     return datetime.combine(day, time.min, tzinfo=UTC), True
 
@@ -162,7 +105,7 @@ class MemberAdmin(admin.ModelAdmin):
         if member is not None:
             moment, preview = _preview_moment(request)
             now = clock.now()
-            ledger = list(LedgerEntry.objects.filter(member=member).order_by("at", "pk"))
+            ledger = member_ledger(member=member)
             begin, timelines = access_timeline(ledger, max(now, moment))
             extra_context.update(
                 explanation=member_explain(member=member, at=moment),
@@ -183,7 +126,7 @@ class MembershipCreateForm(forms.Form):
     member = forms.CharField(help_text="the member's id (created if new)")
     plan = forms.ModelChoiceField(queryset=Plan.objects.all(), to_field_name="external_id")
     status = forms.ChoiceField(choices=[(s, s) for s in services.ADMIN_CREATE_STATUSES])
-    start = forms.DateTimeField(required=False, help_text="empty: now; delayed needs a start in the future")
+    start = BoundedDateTimeField(required=False, help_text="empty: now; delayed needs a start in the future")
     external_id = forms.CharField(required=False, label="membership id")
 
 
@@ -256,7 +199,7 @@ class NotificationInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(DateHierarchyBoundsMixin, admin.ModelAdmin):
     list_display = ("__str__", "member", "plan", "status", "start", "ended_at", "subscription", "status_at")
     list_filter = ("status", "plan", LinkedSubscriptionFilter, "base_status")
     search_fields = (
@@ -354,6 +297,9 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("member", "plan", "license_type")
     actions = [refund_orders]
 
+    def get_inlines(self, request, obj):
+        return [*super().get_inlines(request, obj), *wiring.order_admin_inlines()]
+
 
 class SubscriptionChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SubscriptionChange
@@ -389,7 +335,7 @@ class MembershipPauseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class NotificationAdmin(DateHierarchyBoundsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("membership", "kind", "to_email", "subject", "sent_at")
     list_filter = ("kind",)
     search_fields = ("to_email", "membership__member__external_id", "membership__member__name", "subject")

@@ -6,7 +6,7 @@ Nothing here decides access by itself.
 
 from django.db import models
 
-from membersync.access.sources import MEMBERSHIP_STATUSES, SUBSCRIPTION_STATUSES
+from membersync.access.statuses import MEMBERSHIP_STATUSES, SUBSCRIPTION_STATUSES
 from membersync.catalog.models import LicenseType, Plan
 from membersync.people.models import Member
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from membersync.access.rules import Interval
-from membersync.access.sources import MembershipFacts, PlanFacts, SubscriptionFacts
+from membersync.access.sources import MembershipFacts, PlanFacts
+from membersync.access.subscriptions import SubscriptionFacts
 from membersync.people.models import Member
 
 from .models import Membership, MembershipPause, Subscription

@@ -6,16 +6,17 @@ Every public function here is one event: it is stored, applied and reconciled in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from membersync import clock
-from membersync.access.sources import ACTIVE, CANCELLED, COMPLIMENTARY, DELAYED, EXPIRED, PAUSED
+from membersync import clock, wiring
+from membersync.access.statuses import ACTIVE, CANCELLED, COMPLIMENTARY, DELAYED, EXPIRED, PAUSED
+from membersync.actors import Actor
 from membersync.catalog.models import LicenseType, Plan
 from membersync.errors import ServiceError
 from membersync.people.models import Member
 from membersync.people.services import member_find
-from membersync.sync.services import EventResult, event_apply
+from membersync.results import Applied, ServiceResult
+from membersync.sync.services import event_apply
 
 from .models import Membership, MembershipPause, Order
 from .selectors import membership_states
@@ -40,17 +41,6 @@ def plan_get(external_id: str, *, field: str = "plan") -> Plan:
     if plan is None:
         raise ServiceError("not_found", f"no plan with id {external_id!r}", field=field)
     return plan
-
-
-# Other apps that issue things from an order (orgs: licenses) undo them when it is refunded:
-# handler(order, refunded at, actor, why) -> pks of the members whose access that touches.
-RefundHandler = Callable[[Order, datetime, str, str], Iterable[int]]
-_REFUND_HANDLERS: list[RefundHandler] = []
-
-
-def order_refund_handlers_register(handler: RefundHandler) -> RefundHandler:
-    _REFUND_HANDLERS.append(handler)
-    return handler
 
 
 def order_record(
@@ -100,10 +90,10 @@ def order_complete(
     order_id: str,
     member_id: str,
     plan_id: str,
-    actor: str,
+    actor: Actor,
     source: str = "admin",
     idempotency_key: str | None = None,
-) -> EventResult:
+) -> ServiceResult:
     """A one-off order was completed: it grants its plan from now. (An order that buys licenses:
     orgs.services.order_complete_licenses.)"""
 
@@ -118,7 +108,7 @@ def order_complete(
     )
 
 
-def order_refund(*, order_id: str, actor: str, source: str = "admin", idempotency_key: str | None = None):
+def order_refund(*, order_id: str, actor: Actor, source: str = "admin", idempotency_key: str | None = None):
     """A full refund cancels the membership the order granted and whatever else it issued (licenses)."""
 
     def apply(event) -> list[int]:
@@ -133,7 +123,7 @@ def order_refund(*, order_id: str, actor: str, source: str = "admin", idempotenc
         for membership in order.memberships.filter(ended_at__isnull=True):
             _end(membership, CANCELLED, event.occurred_at, why)
         touched = {order.member_id}
-        for handler in _REFUND_HANDLERS:
+        for handler in wiring.order_refund_handlers():
             touched.update(handler(order, event.occurred_at, actor, why))
         return sorted(touched)
 
@@ -151,12 +141,12 @@ def membership_create(
     *,
     member_id: str,
     plan_id: str,
-    actor: str,
+    actor: Actor,
     status: str = ACTIVE,
     start: datetime | None = None,
     external_id: str | None = None,
     source: str = "admin",
-) -> EventResult:
+) -> ServiceResult:
     """An admin creates a membership. free_trial and pending_cancel are only ever set by a subscription."""
 
     def apply(event) -> list[int]:
@@ -175,7 +165,7 @@ def membership_create(
             )
         plan = plan_get(plan_id, field="membership.plan")
         if external_id and Membership.objects.filter(external_id=external_id).exists():
-            raise ServiceError("duplicate", f"membership {external_id!r} already exists", field="membership.id")
+            raise ServiceError("duplicate_id", f"membership {external_id!r} already exists", field="membership.id")
         member = member_get_or_create(external_id=member_id)
         membership = Membership.objects.create(
             member=member,
@@ -186,10 +176,12 @@ def membership_create(
             base_status=COMPLIMENTARY if status == COMPLIMENTARY else ACTIVE,
         )
         if status in (CANCELLED, EXPIRED):
-            _end(membership, status, begins, f"created as {status} by {actor}")
+            _end(membership, status, begins, f"created as {status} by {actor.label}")
         elif status == PAUSED:
-            MembershipPause.objects.create(membership=membership, start=begins, reason=f"created paused by {actor}")
-        return [member.pk]
+            MembershipPause.objects.create(
+                membership=membership, start=begins, reason=f"created paused by {actor.label}"
+            )
+        return Applied(members=[member.pk], value=membership)
 
     payload = {
         "membership": {
@@ -215,7 +207,7 @@ def membership_find(
             raise ServiceError("not_found", f"no membership with id {membership_id!r}", field="id")
         return found
     if member_id is None or plan_id is None:
-        raise ServiceError("invalid", "name the membership by id, or by member and plan", field="member")
+        raise ServiceError("invalid_value", "name the membership by id, or by member and plan", field="member")
     found = (
         Membership.objects.filter(member__external_id=str(member_id), plan__external_id=str(plan_id))
         .order_by("-start", "-pk")
@@ -226,7 +218,7 @@ def membership_find(
     return found
 
 
-def _admin_action(kind: str, action, *, actor: str, source: str, **ident) -> EventResult:
+def _admin_action(kind: str, action, *, actor: Actor, source: str, **ident) -> ServiceResult:
     def apply(event) -> list[int]:
         membership = membership_find(**ident)
         if membership.subscription_id is not None:
@@ -243,18 +235,18 @@ def _admin_action(kind: str, action, *, actor: str, source: str, **ident) -> Eve
     return event_apply(kind=kind, payload=payload, actor=actor, source=source, apply=apply)
 
 
-def membership_pause(*, actor: str, source: str = "admin", **ident) -> EventResult:
-    def pause(membership: Membership, now: datetime, actor: str) -> None:
+def membership_pause(*, actor: Actor, source: str = "admin", **ident) -> ServiceResult:
+    def pause(membership: Membership, now: datetime, actor: Actor) -> None:
         _require_current(membership, now, "paused")
         if membership.pauses.filter(end__isnull=True).exists():
             raise ServiceError("already_paused", "the membership is already paused", field="membership")
-        MembershipPause.objects.create(membership=membership, start=now, reason=f"paused by {actor}")
+        MembershipPause.objects.create(membership=membership, start=now, reason=f"paused by {actor.label}")
 
     return _admin_action("membership.pause", pause, actor=actor, source=source, **ident)
 
 
-def membership_resume(*, actor: str, source: str = "admin", **ident) -> EventResult:
-    def resume(membership: Membership, now: datetime, actor: str) -> None:
+def membership_resume(*, actor: Actor, source: str = "admin", **ident) -> ServiceResult:
+    def resume(membership: Membership, now: datetime, actor: Actor) -> None:
         updated = membership.pauses.filter(end__isnull=True, start__lte=now).update(end=now)
         if not updated:
             raise ServiceError("not_paused", "the membership is not paused", field="membership")
@@ -262,16 +254,16 @@ def membership_resume(*, actor: str, source: str = "admin", **ident) -> EventRes
     return _admin_action("membership.resume", resume, actor=actor, source=source, **ident)
 
 
-def membership_cancel(*, actor: str, source: str = "admin", **ident) -> EventResult:
-    def cancel(membership: Membership, now: datetime, actor: str) -> None:
+def membership_cancel(*, actor: Actor, source: str = "admin", **ident) -> ServiceResult:
+    def cancel(membership: Membership, now: datetime, actor: Actor) -> None:
         _require_current(membership, now, "cancelled")
         membership.pauses.filter(end__isnull=True).update(end=now)
-        _end(membership, CANCELLED, now, f"cancelled by {actor}")
+        _end(membership, CANCELLED, now, f"cancelled by {actor.label}")
 
     return _admin_action("membership.cancel", cancel, actor=actor, source=source, **ident)
 
 
-def membership_delete(*, actor: str, source: str = "admin", **ident) -> EventResult:
+def membership_delete(*, actor: Actor, source: str = "admin", **ident) -> ServiceResult:
     """Delete the membership itself (its grants close; the ledger keeps their history)."""
 
     def apply(event) -> list[int]:

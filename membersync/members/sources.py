@@ -6,14 +6,13 @@ from datetime import datetime
 
 from membersync.access.sources import membership_state
 from membersync.catalog.selectors import plan_facts_all
-from membersync.sync.sources import LoadedSources, register
+from membersync.sync.sources import LoadedSources
 
 from .models import Membership
 from .notifications import notifications_for_status_changes
 from .selectors import membership_facts_for
 
 
-@register
 def membership_sources(member_ids: list[int], now: datetime) -> LoadedSources:
     loaded = LoadedSources()
     changed: list[tuple] = []  # (status, status_rule, status_at, pk), as status_writes takes them

@@ -20,20 +20,24 @@ transaction; refused with a ServiceError naming the field, changing nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db.models import Q
 
+from membersync import wiring
 from membersync.access.durations import Duration
 from membersync.access.rules import SUBSCRIPTION
-from membersync.access.sources import SUBSCRIPTION_ENDED, MembershipState, membership_state
+from membersync.access.sources import MembershipState, membership_state
+from membersync.access.statuses import SUBSCRIPTION_ENDED
+from membersync.actors import Actor
 from membersync.catalog.models import Plan
 from membersync.catalog.selectors import plan_facts_all
 from membersync.errors import ServiceError
+from membersync.results import ServiceResult
 from membersync.sync.models import Event
-from membersync.sync.services import EventResult, event_apply
+from membersync.sync.services import event_apply
 
 from .models import Membership, MembershipPause, Subscription, SubscriptionChange
 from .selectors import membership_facts_for
@@ -44,16 +48,6 @@ UPDATE_STATUSES = ("pending", "active", "on-hold", "pending-cancel", "cancelled"
 # A subscription in one of these creates the memberships of its plans (not while `pending`: nothing paid).
 CREATES_MEMBERSHIP = frozenset({"active", "on-hold", "pending-cancel"})
 _UNSET = object()
-
-# Other apps whose sources a subscription pays for (seats, licenses) name the members to reconcile when it
-# changes: dependent(subscription pks) -> member pks.
-Dependent = Callable[[list[int]], Iterable[int]]
-_DEPENDENTS: list[Dependent] = []
-
-
-def subscription_dependents_register(dependent: Dependent) -> Dependent:
-    _DEPENDENTS.append(dependent)
-    return dependent
 
 
 @dataclass
@@ -81,15 +75,15 @@ def _moment(value, *, field: str):
     try:
         moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ServiceError("invalid_date", f"{value!r} is not an ISO 8601 date", field=field) from None
+        raise ServiceError("invalid_value", f"{value!r} is not an ISO 8601 date", field=field) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _read_state(state: Mapping, *, now: datetime, where: str = "subscription") -> _State:
     if not isinstance(state, Mapping):
-        raise ServiceError("invalid", "a subscription is a mapping of its fields", field=where)
+        raise ServiceError("invalid_value", "a subscription is a mapping of its fields", field=where)
     if state.get("id") in (None, ""):
-        raise ServiceError("invalid", "a subscription needs its id", field=f"{where}.id")
+        raise ServiceError("invalid_value", "a subscription needs its id", field=f"{where}.id")
     status = str(state.get("status", ""))
     if status not in UPDATE_STATUSES:
         raise ServiceError(
@@ -126,8 +120,8 @@ def _payload(state: Mapping) -> dict:
 
 
 def subscription_update(
-    *, subscription: Mapping, actor: str, source: str = "webhook", idempotency_key: str | None = None
-) -> EventResult:
+    *, subscription: Mapping, actor: Actor, source: str = "webhook", idempotency_key: str | None = None
+) -> ServiceResult:
     """The store's subscription now looks like `subscription` ({id, member, plan(s)?, status, trial_end?, end?,
     next_payment?, start?, modified?}). An update older than the state already applied is recorded as stale
     and not applied; one that changes nothing is applied as a no-op."""
@@ -157,8 +151,8 @@ def subscription_update(
 
 
 def subscription_switch(
-    *, from_id: str, to: Mapping, actor: str, source: str = "webhook", idempotency_key: str | None = None
-) -> EventResult:
+    *, from_id: str, to: Mapping, actor: Actor, source: str = "webhook", idempotency_key: str | None = None
+) -> ServiceResult:
     """The customer switched plans: the old subscription becomes `switched` (its memberships are cancelled and
     unlinked) and the new one is created (and creates its memberships). Both happen at the same instant, so
     a course granted by both plans stays open with its enrollment start."""
@@ -172,12 +166,12 @@ def subscription_switch(
         to_state.setdefault("member", old.member.external_id)
         state = _read_state(to_state, now=now, where="to")
         if state.id == old.external_id:
-            raise ServiceError("invalid", "a switch creates a new subscription: give it a new id", field="to.id")
+            raise ServiceError("invalid_value", "a switch creates a new subscription: give it a new id", field="to.id")
         new = Subscription.objects.select_for_update().filter(external_id=state.id).first()
         if new is not None:
             if old.switched_to_id == new.pk:
                 return []  # the store resent the switch
-            raise ServiceError("duplicate", f"subscription {state.id!r} already exists", field="to.id")
+            raise ServiceError("duplicate_id", f"subscription {state.id!r} already exists", field="to.id")
         if old.status in SUBSCRIPTION_ENDED:
             raise ServiceError(
                 "subscription_ended",
@@ -212,8 +206,8 @@ def subscription_switch(
 
 
 def subscription_delete(
-    *, subscription_id: str, actor: str, source: str = "webhook", idempotency_key: str | None = None
-) -> EventResult:
+    *, subscription_id: str, actor: Actor, source: str = "webhook", idempotency_key: str | None = None
+) -> ServiceResult:
     """The subscription was deleted (trashed): its memberships are cancelled and unlinked. The row stays, with
     status `trash`, as the record of what it was."""
 
@@ -234,8 +228,8 @@ def subscription_delete(
 
 
 def membership_link(
-    *, member_id: str, plan_id: str, subscription_id: str, actor: str, source: str = "admin"
-) -> EventResult:
+    *, member_id: str, plan_id: str, subscription_id: str, actor: Actor, source: str = "admin"
+) -> ServiceResult:
     """An admin links an existing membership to a subscription by hand ("Edit link"); from now on it follows
     that subscription (which may be another person's, or pay for something else)."""
 
@@ -272,12 +266,12 @@ def membership_link(
 
 def membership_delete_with_subscription(
     *,
-    actor: str,
+    actor: Actor,
     source: str = "admin",
     membership_id: str | None = None,
     member_id: str | None = None,
     plan_id: str | None = None,
-) -> EventResult:
+) -> ServiceResult:
     """Delete a membership together with the subscription it follows (both go, irreversibly: the subscription
     is trashed, and any other membership following it is cancelled)."""
 
@@ -330,7 +324,7 @@ def _subscription_apply(
     if created:
         if state.member is None:
             raise ServiceError(
-                "invalid", f"subscription {state.id} is new: name its member", field="subscription.member"
+                "invalid_value", f"subscription {state.id} is new: name its member", field="subscription.member"
             )
         sub = Subscription(
             external_id=state.id,
@@ -350,7 +344,7 @@ def _subscription_apply(
     # (a late first webhook may carry a trial that ended before we heard of it).
     if trial_end is not None and (start_known or not created) and trial_end < start:
         raise ServiceError(
-            "invalid_date",
+            "invalid_value",
             f"the trial end {trial_end:%Y-%m-%d %H:%M} is before the start {start:%Y-%m-%d %H:%M}",
             field="subscription.trial_end",
         )
@@ -389,7 +383,7 @@ def _subscription_apply(
         touched.add(membership.member_id)
     if sub.status in CREATES_MEMBERSHIP:
         touched |= _memberships_create(sub, now)
-    for dependent in _DEPENDENTS:
+    for dependent in wiring.subscription_dependents():
         touched.update(dependent([sub.pk]))
     return touched
 

@@ -7,16 +7,16 @@ ledger; the raw rows are read-only here.
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 
-from membersync.admin_mixins import ReadOnlyAdminMixin
+from membersync.actors import Actor
+from membersync.admin_mixins import DateHierarchyBoundsMixin, ReadOnlyAdminMixin
 from membersync.errors import ServiceError
-from membersync.members.admin import OrderAdmin
 
 from . import services
 from .models import Invitation, License, LicenseAssignment, Organization, OrgRole, Seat, SeatHolding, SeatPool
 
 
-def _actor(request) -> str:
-    return f"admin:{request.user.get_username()}"
+def _actor(request) -> Actor:
+    return Actor.operator(request.user.get_username())
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -138,7 +138,7 @@ class SeatAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SeatHolding)
-class SeatHoldingAdmin(ReadOnlyAdmin):
+class SeatHoldingAdmin(DateHierarchyBoundsMixin, ReadOnlyAdmin):
     list_display = ("member", "organization", "seat_type", "start", "end", "ended_by")
     list_filter = ("seat_type", ("end", admin.EmptyFieldListFilter))
     search_fields = ("member__external_id", "member__email", "organization__name", "organization__external_id")
@@ -152,7 +152,7 @@ class InvitationAdmin(ReadOnlyAdmin):
     list_filter = ("status", "role")
     search_fields = ("email", "first_name", "last_name", "organization__name", "organization__external_id")
     list_select_related = ("organization",)
-    exclude = ("token",)
+    exclude = ("token_hash",)
 
 
 class LicenseAssignmentInline(admin.TabularInline):
@@ -221,7 +221,3 @@ class OrderLicenseInline(ReadOnlyAdminMixin, admin.TabularInline):
     readonly_fields = fields
     extra = 0
     show_change_link = True
-
-
-# Orders live in members, which knows nothing of licenses: the licenses an order issued are shown from here.
-OrderAdmin.inlines = [*OrderAdmin.inlines, OrderLicenseInline]

@@ -5,9 +5,12 @@ A seat is one row: taking a seat is claiming that row with a conditional UPDATE,
 Who held which seat and when is kept in SeatHolding, so access windows stay right after the seat moves on.
 """
 
+import hashlib
+
 from django.db import models
 from django.db.models import Q
 
+from membersync.access.statuses import LICENSE_STATUSES
 from membersync.catalog.models import LicenseType, SeatType
 from membersync.members.models import Order, Subscription
 from membersync.people.models import Member
@@ -114,6 +117,11 @@ class SeatHolding(models.Model):
         return f"{self.member} held {self.seat_type} seat of {self.organization} from {self.start:%Y-%m-%d}"
 
 
+def invitation_token_hash(token: str) -> str:
+    """What the database keeps of an invitation's token: its SHA-256, so the table alone opens no invitation."""
+    return hashlib.sha256(str(token).encode()).hexdigest()
+
+
 class Invitation(models.Model):
     PENDING = "pending"
     ACCEPTED = "accepted"
@@ -124,7 +132,7 @@ class Invitation(models.Model):
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     role = models.CharField(max_length=16, choices=[(r, r) for r in ROLES], default=MEMBER)
-    token = models.CharField(max_length=64, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
     status = models.CharField(max_length=16, choices=[(s, s) for s in (PENDING, ACCEPTED, CANCELLED)], default=PENDING)
     invited_by = models.CharField(max_length=200)
     created_at = models.DateTimeField()
@@ -138,13 +146,23 @@ class Invitation(models.Model):
     def __str__(self):
         return f"invitation of {self.email} to {self.organization} ({self.status})"
 
+    @property
+    def token(self) -> str:
+        """The token of the emailed link. Only the instance that was given it knows it (`Invitation(token=...)`),
+        to build that link; the database keeps its hash (docs/decisions/0008-invitation-tokens.md)."""
+        try:
+            return self._token
+        except AttributeError:
+            raise AttributeError("an invitation read from the database knows only its token's hash") from None
 
-AVAILABLE = "available"
-ACTIVE = "active"
-SUSPENDED = "suspended"
-EXPIRED = "expired"
-REVOKED = "revoked"
-LICENSE_STATUSES = (AVAILABLE, ACTIVE, SUSPENDED, EXPIRED, REVOKED)
+    @token.setter
+    def token(self, value: str) -> None:
+        self._token = str(value)
+        self.token_hash = invitation_token_hash(value)
+
+
+# The statuses are the rules' (membersync/access/statuses.py); named here as the models use them.
+AVAILABLE, ACTIVE, SUSPENDED, EXPIRED, REVOKED = LICENSE_STATUSES
 
 
 class License(models.Model):

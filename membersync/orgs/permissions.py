@@ -1,7 +1,7 @@
 """Who may do what in an organization: the one place the portal, the admin, the CLI and scenario `as:` go through.
 
-An actor is a string. "member:<external id>" is that person acting with their role's permissions; anything else
-("admin", "scenario", "cli", "worker", ...) is the site's administration and may do everything.
+A member actor (membersync/actors.py) is that person acting with their role's permissions; every other kind of
+actor (an operator, an API key, a connection, the clock, MemberSync's own commands) acts for the site.
 
 Rules: nobody acts outside their own organization; members cannot manage seats, people or licenses (they may
 leave); managers manage people and seats below the owner but never the owner, ownership or billing.
@@ -9,27 +9,14 @@ leave); managers manage people and seats below the owner but never the owner, ow
 
 from __future__ import annotations
 
+from membersync.actors import Actor
 from membersync.errors import ServiceError
-from membersync.people.models import Member
 
 from .models import MANAGER, MEMBER, OWNER, ROLES, Organization, OrgRole
 
-MEMBER_ACTOR_PREFIX = "member:"
 
-
-def actor_member_id(actor: str) -> str | None:
-    """The external id of the person acting, or None when the site's administration acts."""
-    if actor.startswith(MEMBER_ACTOR_PREFIX):
-        return actor[len(MEMBER_ACTOR_PREFIX) :]
-    return None
-
-
-def actor_for(member: Member) -> str:
-    return f"{MEMBER_ACTOR_PREFIX}{member.external_id}"
-
-
-def is_site_admin(actor: str) -> bool:
-    return actor_member_id(actor) is None
+def is_site_admin(actor: Actor) -> bool:
+    return actor.acts_for_site
 
 
 def role_of(organization: Organization, member_external_id: str) -> str | None:
@@ -40,13 +27,13 @@ def role_of(organization: Organization, member_external_id: str) -> str | None:
     )
 
 
-def _refuse(actor: str, doing: str, why: str) -> ServiceError:
-    return ServiceError("forbidden", f"{actor_member_id(actor)} may not {doing}: {why}", field="as")
+def _refuse(actor: Actor, doing: str, why: str) -> ServiceError:
+    return ServiceError("forbidden", f"{actor.member_id} may not {doing}: {why}", field="actor")
 
 
-def acting_role(actor: str, organization: Organization, doing: str) -> str | None:
+def acting_role(actor: Actor, organization: Organization, doing: str) -> str | None:
     """The actor's role in the organization (None for the site's administration); refused if outside it."""
-    who = actor_member_id(actor)
+    who = actor.member_id
     if who is None:
         return None
     role = role_of(organization, who)
@@ -55,19 +42,19 @@ def acting_role(actor: str, organization: Organization, doing: str) -> str | Non
     return role
 
 
-def require_site_admin(actor: str, doing: str) -> None:
+def require_site_admin(actor: Actor, doing: str) -> None:
     if not is_site_admin(actor):
         raise _refuse(actor, doing, "only the site's administration may")
 
 
-def require_owner(actor: str, organization: Organization, doing: str) -> None:
+def require_owner(actor: Actor, organization: Organization, doing: str) -> None:
     """Billing and ownership: the owner or the site's administration."""
     role = acting_role(actor, organization, doing)
     if role not in (None, OWNER):
         raise _refuse(actor, doing, f"only an owner may, and they are {role}")
 
 
-def require_manager(actor: str, organization: Organization, doing: str, *, target_role: str | None = None) -> None:
+def require_manager(actor: Actor, organization: Organization, doing: str, *, target_role: str | None = None) -> None:
     """Managing people and seats: owners and managers, but a manager never touches an owner."""
     role = acting_role(actor, organization, doing)
     if role is None or role == OWNER:
@@ -78,10 +65,10 @@ def require_manager(actor: str, organization: Organization, doing: str, *, targe
         raise _refuse(actor, doing, "a manager cannot act on an owner")
 
 
-def check_role_change(actor: str, organization: Organization, *, current: str | None, new: str) -> None:
+def check_role_change(actor: Actor, organization: Organization, *, current: str | None, new: str) -> None:
     """Adding a person or changing their role."""
     if new not in ROLES:
-        raise ServiceError("invalid", f"unknown role {new!r}; choose one of {', '.join(ROLES)}", field="role")
+        raise ServiceError("invalid_value", f"unknown role {new!r}; choose one of {', '.join(ROLES)}", field="role")
     doing = f"make someone {new}"
     if new == OWNER:
         require_owner(actor, organization, doing)
@@ -89,14 +76,14 @@ def check_role_change(actor: str, organization: Organization, *, current: str | 
     require_manager(actor, organization, doing, target_role=current)
 
 
-def check_removal(actor: str, organization: Organization, *, target_member_id: str, target_role: str) -> None:
+def check_removal(actor: Actor, organization: Organization, *, target_member_id: str, target_role: str) -> None:
     """Removing a person: a member may leave; owners and managers remove people below the owner."""
-    if actor_member_id(actor) == target_member_id:
+    if actor.member_id == target_member_id:
         return
     require_manager(actor, organization, "remove people", target_role=target_role)
 
 
-def check_license_assign(actor: str, organization: Organization | None, doing: str) -> None:
+def check_license_assign(actor: Actor, organization: Organization | None, doing: str) -> None:
     """A license that belongs to an organization may be assigned by its owners and managers."""
     if is_site_admin(actor):
         return

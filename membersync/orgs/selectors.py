@@ -13,6 +13,8 @@ from datetime import datetime
 from django.db.models import Count, Q
 
 from membersync import clock
+from membersync.access.seats import LicenseFacts, license_status
+from membersync.access.subscriptions import SubscriptionFacts, on_hold_intervals
 from membersync.catalog.selectors import length_of, template_rules
 from membersync.members.models import Subscription, SubscriptionChange
 from membersync.people.models import Member
@@ -30,10 +32,9 @@ from .models import (
     SeatHolding,
     SeatPool,
 )
-from .windows import LicenseFacts, PayingSubscription, license_status, on_hold_intervals
 
 
-def paying_subscriptions(subscription_pks: Iterable[int]) -> dict[int, PayingSubscription]:
+def paying_subscriptions(subscription_pks: Iterable[int]) -> dict[int, SubscriptionFacts]:
     """Subscription pk -> its state and on-hold history, in two queries."""
     pks = {pk for pk in subscription_pks if pk is not None}
     if not pks:
@@ -44,7 +45,7 @@ def paying_subscriptions(subscription_pks: Iterable[int]) -> dict[int, PayingSub
     ):
         changes[sub_id].append((at, status))
     return {
-        pk: PayingSubscription(
+        pk: SubscriptionFacts(
             id=ext,
             status=status,
             status_since=since,

@@ -9,16 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
+from membersync.access.seats import HoldingFacts, license_status, license_window, seat_window
 from membersync.catalog.selectors import template_rules
-from membersync.members.subscriptions import subscription_dependents_register
-from membersync.sync.sources import LoadedSources, register
+from membersync.sync.sources import LoadedSources
 
 from .models import License, LicenseAssignment, SeatHolding
-from .selectors import license_facts, members_paid_by, paying_subscriptions
-from .windows import HoldingFacts, license_status, license_window, seat_window
+from .selectors import license_facts, paying_subscriptions
 
 
-@register
 def seat_and_license_sources(member_ids: list[int], now: datetime) -> LoadedSources:
     loaded = LoadedSources()
     holdings = list(
@@ -95,7 +93,3 @@ def seat_and_license_sources(member_ids: list[int], now: datetime) -> LoadedSour
             changed.append(License(pk=lic.pk, status=status, status_rule=rule[:300], status_at=now))
     loaded.status_writes.append((License, changed, ["status", "status_rule", "status_at"]))
     return loaded
-
-
-# A subscription that pays for seats or licenses changes the access of whoever holds them.
-subscription_dependents_register(members_paid_by)

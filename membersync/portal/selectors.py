@@ -9,16 +9,16 @@ from django.contrib.auth import get_user_model
 
 from membersync import clock
 from membersync.catalog.models import Course, Group
-from membersync.orgs.models import MANAGER, OWNER, Invitation, License, Organization, OrgRole
+from membersync.orgs.models import MANAGER, OWNER, Invitation, License, Organization, OrgRole, invitation_token_hash
 from membersync.orgs.selectors import OrgPeople
 from membersync.people.models import Member
-from membersync.sync.models import GrantRecord
+from membersync.sync.selectors import target_states
 
 from .charts import Bar
 
 
 def invitation_by_token(token: str) -> Invitation | None:
-    return Invitation.objects.select_related("organization").filter(token=str(token)).first()
+    return Invitation.objects.select_related("organization").filter(token_hash=invitation_token_hash(token)).first()
 
 
 def invitation_problem(invitation: Invitation | None) -> str | None:
@@ -66,11 +66,8 @@ def _org_access(org: Organization) -> dict[int, dict[tuple[str, str], str]]:
     change in the same transaction as the seat, so the page shows a new seat's courses at once, before the
     worker has written them to the learning site)."""
     access: dict[int, dict[tuple[str, str], str]] = defaultdict(dict)
-    rows = (
-        GrantRecord.objects.filter(member__org_roles__organization=org, state__in=tuple(_RANK))
-        .values_list("member_id", "target_kind", "target_id", "state")
-        .distinct()
-    )
+    people = OrgRole.objects.filter(organization=org).values_list("member_id", flat=True)
+    rows = target_states(member_ids=people, states=_RANK)
     for member_pk, kind, target_id, state in rows:
         current = access[member_pk].get((kind, target_id))
         if current is None or _RANK[state] < _RANK[current]:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db.models.functions import Lower
 
+from membersync.actors import Actor
 from membersync.errors import ServiceError
 from membersync.orgs import permissions
 from membersync.orgs.models import MANAGER, OWNER, Invitation, Organization, OrgRole
@@ -55,17 +56,17 @@ class ImportReport:
         return len(self.rows) - self.count(REFUSED)
 
 
-def people_import(*, org: Organization, parsed: ParsedPeople, actor: str, source: str = "portal") -> ImportReport:
+def people_import(*, org: Organization, parsed: ParsedPeople, actor: Actor, source: str = "portal") -> ImportReport:
     """Invite the new people of a checked CSV, change the role of people already in the organization, and
     report every row. Refused as a whole (ServiceError) only when the actor may not manage the organization."""
     if parsed.file_error:
-        raise ServiceError("invalid", parsed.file_error, field="file")
+        raise ServiceError("invalid_value", parsed.file_error, field="file")
     report = ImportReport()
 
     def apply(event) -> list[int]:
         now = event.occurred_at
         permissions.require_manager(actor, org, "import people")
-        acting_as = permissions.actor_member_id(actor)
+        acting_as = actor.member_id
         emails = [row.email for row in parsed.rows]
         roles_by_email: dict[str, OrgRole] = {}
         for role in (

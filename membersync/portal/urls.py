@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.PortalLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(next_page="portal:login"), name="logout"),
+    path("invitations/join/", views.invitation_join, name="invitation_join"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path(org, views.org_dashboard, name="org_dashboard"),
     path(org + "people/", views.org_people, name="org_people"),

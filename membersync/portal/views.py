@@ -6,24 +6,26 @@ from __future__ import annotations
 
 import io
 from functools import wraps
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
+from membersync.actors import Actor
 from membersync.errors import ServiceError
 from membersync.orgs import selectors as org_selectors
 from membersync.orgs import services as org_services
 from membersync.orgs.models import OWNER
-from membersync.orgs.permissions import actor_for, actor_member_id, can_manage
+from membersync.orgs.permissions import can_manage
 
 from . import selectors
 from .charts import ACCESS_PARTS, SEAT_PARTS, Bar, bar_chart_svg
@@ -39,11 +41,12 @@ from .forms import (
     SetPasswordForm,
 )
 from .services import REFUSED, invitations_send, people_import
+from .throttle import ThrottledAuthenticationForm
 
 SOURCE = "portal"
 
 
-class PortalAuthenticationForm(AuthenticationForm):
+class PortalAuthenticationForm(ThrottledAuthenticationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = "Email or username"
@@ -53,6 +56,11 @@ class PortalLoginView(LoginView):
     template_name = "portal/login.html"
     authentication_form = PortalAuthenticationForm
     redirect_authenticated_user = True
+
+    def get_redirect_url(self):
+        # A `next` back to this login page would loop (Django raises on it): go to the default page instead.
+        url = super().get_redirect_url()
+        return "" if url and urlsplit(url).path == self.request.path else url
 
 
 def _member_of(user):
@@ -76,7 +84,7 @@ def org_manager_required(view):
             raise Http404("No such organization")
         if not can_manage(role):
             raise PermissionDenied("Only the organization's owners and managers can open this page.")
-        request.org, request.org_role, request.actor = org, role, actor_for(member)
+        request.org, request.org_role, request.actor = org, role, Actor.member(member.external_id)
         return view(request, org, *args, **kwargs)
 
     return wrapper
@@ -99,18 +107,30 @@ def home(request):
     return render(request, "portal/home.html", {"orgs": orgs, "can_manage": can_manage})
 
 
+@never_cache
+@require_GET
 def invitation_accept(request, token):
+    """The emailed link. It only shows the invitation: its form POSTs the token in the body to invitation_join, so
+    the one URL with a token that access logs keep is this page's, and that token stops working once used."""
+    return _invitation_page(request, selectors.invitation_by_token(token), token)
+
+
+@never_cache
+@require_POST
+def invitation_join(request):
+    token = request.POST.get("token", "")
     invitation = selectors.invitation_by_token(token)
-    problem = selectors.invitation_problem(invitation)
-    if problem:
-        return render(request, "portal/invitation.html", {"problem": problem}, status=410 if invitation else 404)
+    if selectors.invitation_problem(invitation):
+        return _invitation_page(request, invitation, token)
     has_login = selectors.login_exists_for(invitation.email)
-    form = SetPasswordForm(request.POST or None) if not has_login else None
-    if request.method == "POST" and (has_login or form.is_valid()):
+    form = SetPasswordForm(request.POST) if not has_login else None
+    if has_login or form.is_valid():
         try:
             member = org_services.invitation_accept(
-                token=token, password=form.cleaned_data["password1"] if form else "", actor="invitation", source=SOURCE
-            )
+                token=token,
+                password=form.cleaned_data["password1"] if form else "",
+                source=SOURCE,
+            ).value
         except ServiceError as error:
             if error.field == "password" and form is not None:
                 form.add_error("password1", error.message)
@@ -124,8 +144,22 @@ def invitation_accept(request, token):
             login(request, member.user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"{joined} Your password is set; log in with {invitation.email} next time.")
             return redirect("portal:home")
-    context = {"invitation": invitation, "form": form, "has_login": has_login}
-    return render(request, "portal/invitation.html", context, status=400 if form is not None and form.errors else 200)
+    return _invitation_page(request, invitation, token, form)
+
+
+def _invitation_page(request, invitation, token: str, form=None):
+    """The invitation and its form, or why it cannot be used (unknown: 404; used, withdrawn or expired: 410)."""
+    problem = selectors.invitation_problem(invitation)
+    if problem:
+        response = render(request, "portal/invitation.html", {"problem": problem}, status=410 if invitation else 404)
+    else:
+        has_login = selectors.login_exists_for(invitation.email)
+        form = form if form is not None or has_login else SetPasswordForm()
+        context = {"invitation": invitation, "form": form, "has_login": has_login, "token": token}
+        status = 400 if form is not None and form.errors else 200
+        response = render(request, "portal/invitation.html", context, status=status)
+    response["Referrer-Policy"] = "no-referrer"  # the page's URL carries the token: never send it on
+    return response
 
 
 # ---- an organization ----
@@ -187,7 +221,7 @@ def _transfer_choices(people) -> list[tuple[str, str]]:
 
 def _people_page(request, org, invite_form=None, transfer_form=None, status=200):
     people = org_selectors.org_people(org)
-    viewer_id = actor_member_id(request.actor)
+    viewer_id = request.actor.member_id
     rows = [
         (
             person,
@@ -239,7 +273,7 @@ def org_invite(request, org):
                 hold_seat_type_id=data["hold_seat_type"] or None,
                 actor=request.actor,
                 source=SOURCE,
-            )
+            ).value
         except ServiceError as error:
             _attach_error(
                 form,
@@ -326,7 +360,7 @@ def org_ownership_transfer(request, org):
                 org_id=org.external_id, to_member_id=new_owner, actor=request.actor, source=SOURCE
             )
         except ServiceError as error:
-            _attach_error(form, error, {"to": "to_member", "member": "to_member", "as": "to_member"})
+            _attach_error(form, error, {"to": "to_member", "member": "to_member", "actor": "to_member"})
         else:
             who = dict(form.fields["to_member"].choices)[new_owner]
             messages.success(request, f"{who} is now the owner of {org.name}; you stay on as a manager.")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
+from membersync.catalog.selectors import group_courses
 from membersync.members import services
 from membersync.members.selectors import membership_states
 from membersync.people.models import Member
+from membersync.sync.models import Enrollment
 from membersync.sync.selectors import member_courses, member_groups
 
-from .parsing import ScenarioError, mapping_fields, parse_moment
+from .parsing import ScenarioError, ident, mapping_fields, parse_moment
 from .registry import Context, event, member_check
 
 
@@ -77,16 +81,68 @@ def membership_delete(step: dict, ctx: Context):
     return services.membership_delete(actor=ctx.actor, source="scenario", **_ident(step))
 
 
+def _ids(expected, what: str) -> list[str]:
+    if expected is None:
+        return []
+    if not isinstance(expected, list):
+        raise ScenarioError(f"{what}: expects a list of ids, not {expected!r}")
+    return sorted(ident(item, f"an entry of {what}") for item in expected)
+
+
 @member_check("courses")
 def check_courses(member: Member | None, expected, ctx: Context):
     found = sorted(member_courses(member)) if member else []
-    return [("courses", sorted(str(c) for c in expected or []), found)]
+    return [("courses", _ids(expected, "courses"), found)]
 
 
 @member_check("groups")
 def check_groups(member: Member | None, expected, ctx: Context):
     found = sorted(member_groups(member)) if member else []
-    return [("groups", sorted(str(g) for g in expected or []), found)]
+    return [("groups", _ids(expected, "groups"), found)]
+
+
+def _access_from(member: Member, course: str) -> datetime | None:
+    """The enrollment start the built-in LMS holds for the course: its own active enrollment's, or else the earliest
+    of the active group enrollments that include it. None when she is not enrolled (a suspended enrollment does not
+    let her in)."""
+    rows = Enrollment.objects.filter(member=member, status=Enrollment.ACTIVE)
+    direct = rows.filter(target_kind="course", target_id=course).values_list("access_from", flat=True).first()
+    if direct is not None:
+        return direct
+    groups = [g for g, courses in group_courses().items() if course in courses]
+    starts = rows.filter(target_kind="group", target_id__in=groups).values_list("access_from", flat=True)
+    return min(starts, default=None)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@member_check("access_from")
+def check_access_from(member: Member | None, expected, ctx: Context):
+    """`access_from: {COURSE: DATE | DATE-TIME | none}`: a date compares the UTC day only, a date-time the instant."""
+    if not isinstance(expected, dict):
+        raise ScenarioError("access_from: expects a mapping of course id to a date, a date-time or none")
+    pairs = []
+    for course, value in expected.items():
+        found = _access_from(member, str(course)) if member else None
+        what = f"access_from {course}"
+        if value is None or value == "none":
+            pairs.append((what, "none", _utc(found) if found else "none"))
+            continue
+        try:
+            moment = parse_moment(value, ctx.tz)
+        except ValueError as error:
+            raise ScenarioError(f"{what}: {error}") from None
+        day_only = (isinstance(value, date) and not isinstance(value, datetime)) or (
+            isinstance(value, str) and len(value.strip()) == 10
+        )
+        if day_only:
+            day = value if isinstance(value, date) else moment.date()
+            pairs.append((what, day.isoformat(), found.astimezone(UTC).date().isoformat() if found else "none"))
+        else:
+            pairs.append((what, _utc(moment), _utc(found) if found else "none"))
+    return pairs
 
 
 @member_check("membership")

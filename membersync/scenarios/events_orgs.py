@@ -1,18 +1,19 @@
 """Scenario events and checks for organizations, seats and licenses. Each event calls the orgs service with the
-step's actor: `as: <member>` makes it "member:<member>", acting with that person's role."""
+step's actor: `as: <member>` makes it that member, acting with that person's role."""
 
 from __future__ import annotations
 
 from membersync.orgs import services
+from membersync.orgs.models import License, SeatHolding
 from membersync.orgs.selectors import member_license_statuses, org_by_external_id, org_seat_counts
 from membersync.people.models import Member
 
-from .parsing import ScenarioError, mapping_fields
+from .parsing import ScenarioError, ident, mapping_fields
 from .registry import Context, event, member_check, org_check
 
 
 def _opt(value) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else ident(value, "an id")
 
 
 def _quantity(value) -> int:
@@ -36,7 +37,7 @@ def org_create(step: dict, ctx: Context):
 @event("org.member", required=("org", "member", "role"))
 def org_member(step: dict, ctx: Context):
     return services.org_member_set(
-        org_id=str(step["org"]),
+        org_id=ident(step["org"], "org"),
         member_id=str(step["member"]),
         role=str(step["role"]),
         actor=ctx.actor,
@@ -47,14 +48,14 @@ def org_member(step: dict, ctx: Context):
 @event("org.remove", required=("org", "member"))
 def org_remove(step: dict, ctx: Context):
     return services.org_member_remove(
-        org_id=str(step["org"]), member_id=str(step["member"]), actor=ctx.actor, source="scenario"
+        org_id=ident(step["org"], "org"), member_id=str(step["member"]), actor=ctx.actor, source="scenario"
     )
 
 
 @event("seats.add", required=("org", "seat_type", "quantity"), optional=("subscription",))
 def seats_add(step: dict, ctx: Context):
     return services.seats_add(
-        org_id=str(step["org"]),
+        org_id=ident(step["org"], "org"),
         seat_type_id=str(step["seat_type"]),
         quantity=_quantity(step["quantity"]),
         subscription_id=_opt(step.get("subscription")),
@@ -66,7 +67,7 @@ def seats_add(step: dict, ctx: Context):
 @event("seats.remove", required=("org", "seat_type", "quantity"))
 def seats_remove(step: dict, ctx: Context):
     return services.seats_remove(
-        org_id=str(step["org"]),
+        org_id=ident(step["org"], "org"),
         seat_type_id=str(step["seat_type"]),
         quantity=_quantity(step["quantity"]),
         actor=ctx.actor,
@@ -77,7 +78,7 @@ def seats_remove(step: dict, ctx: Context):
 @event("seats.assign", required=("org", "member"), optional=("seat_type",))
 def seats_assign(step: dict, ctx: Context):
     return services.seat_assign(
-        org_id=str(step["org"]),
+        org_id=ident(step["org"], "org"),
         member_id=str(step["member"]),
         seat_type_id=_opt(step.get("seat_type")),
         actor=ctx.actor,
@@ -88,7 +89,7 @@ def seats_assign(step: dict, ctx: Context):
 @event("seats.release", required=("org", "member"), optional=("seat_type",))
 def seats_release(step: dict, ctx: Context):
     return services.seat_release(
-        org_id=str(step["org"]),
+        org_id=ident(step["org"], "org"),
         member_id=str(step["member"]),
         seat_type_id=_opt(step.get("seat_type")),
         actor=ctx.actor,
@@ -99,7 +100,7 @@ def seats_release(step: dict, ctx: Context):
 @event("seats.move", required=("org", "from", "to"), optional=("seat_type",))
 def seats_move(step: dict, ctx: Context):
     return services.seat_move(
-        org_id=str(step["org"]),
+        org_id=ident(step["org"], "org"),
         from_member_id=str(step["from"]),
         to_member_id=str(step["to"]),
         seat_type_id=_opt(step.get("seat_type")),
@@ -150,7 +151,26 @@ def check_licenses(member: Member | None, expected, ctx: Context):
     if not isinstance(expected, dict):
         raise ScenarioError("licenses: expects a mapping of license id to status")
     found = member_license_statuses(member, ctx.now) if member else {}
-    return [(f"license {lic}", str(status), found.get(str(lic), "none")) for lic, status in expected.items()]
+    return [(f"license {lic}", str(status), _hers(member, str(lic), found)) for lic, status in expected.items()]
+
+
+def _hers(member: Member | None, license_id: str, found: dict[str, str]) -> str:
+    """Her license's status, or `none` when it is not hers (FORMAT.md): never assigned to her, or assigned since to
+    someone else or to an organization where she holds no seat, or back in stock (`available` is only ever the
+    status of an unassigned license)."""
+    status = found.get(license_id, "none")
+    if member is None or status in ("none", "available"):
+        return "none"
+    lic = License.objects.filter(external_id=license_id).first()
+    if lic is None:
+        return "none"
+    if lic.assigned_to == License.TO_MEMBER and lic.member_id != member.pk:
+        return "none"
+    if lic.assigned_to == License.TO_ORG:
+        seated = SeatHolding.objects.filter(member=member, end__isnull=True, organization_id=lic.organization_id)
+        if not seated.exists():
+            return "none"
+    return status
 
 
 def _org_counts(org_id: str) -> tuple[int, int]:
@@ -160,11 +180,17 @@ def _org_counts(org_id: str) -> tuple[int, int]:
     return org_seat_counts(org)
 
 
+def _count(expected, what: str) -> int:
+    if isinstance(expected, bool) or not isinstance(expected, int):
+        raise ScenarioError(f"{what}: expects a whole number, not {expected!r}")
+    return expected
+
+
 @org_check("seats_total")
 def check_seats_total(org_id: str, expected, ctx: Context):
-    return [("seats_total", expected, _org_counts(org_id)[0])]
+    return [("seats_total", _count(expected, "seats_total"), _org_counts(org_id)[0])]
 
 
 @org_check("seats_used")
 def check_seats_used(org_id: str, expected, ctx: Context):
-    return [("seats_used", expected, _org_counts(org_id)[1])]
+    return [("seats_used", _count(expected, "seats_used"), _org_counts(org_id)[1])]

@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from membersync.actors import Actor
+from membersync.errors import CATALOGUE
+
 
 @dataclass
 class Context:
     now: datetime
     tz: ZoneInfo
-    actor: str = "scenario"  # "member:<id>" when the step has `as:`
+    actor: Actor = field(default_factory=lambda: Actor.system("scenario"))  # a member when the step has `as:`
     as_member: str | None = None
 
 
@@ -26,6 +29,26 @@ class EventSpec:
     required: frozenset[str]
     optional: frozenset[str] = field(default_factory=frozenset)
 
+
+# The error codes a file may expect: FORMAT.md's ("Additions (turn 2)"), all in the product's one catalogue
+# (membersync/errors.py, docs/ERRORS.md), which may have more. A file expecting any other code is refused: no
+# service can raise it, so the step could never pass.
+FORMAT_ERROR_CODES = frozenset(
+    {
+        "invalid_status",
+        "subscription_tied",
+        "forbidden",
+        "seats_in_use",
+        "no_free_seat",
+        "already_has_seat",
+        "not_found",
+        "invalid_value",
+        "license_revoked",
+        "duplicate_id",
+        "stale",
+    }
+)
+ERROR_CODES = FORMAT_ERROR_CODES | frozenset(CATALOGUE)
 
 EVENTS: dict[str, EventSpec] = {}
 # Events that a later capability adds: named here so the runner can say so instead of "unknown".

@@ -15,6 +15,7 @@ from django.apps import apps
 from django.db import transaction
 
 from membersync import clock
+from membersync.actors import Actor
 from membersync.catalog import services as catalog
 from membersync.errors import ServiceError
 from membersync.people.models import Member
@@ -22,20 +23,24 @@ from membersync.sync.models import Event
 from membersync.sync.worker import worker_run_until
 
 from . import events_members, events_orgs, events_subscriptions  # noqa: F401  (they register events and checks)
-from .parsing import Node, ScenarioError, load, parse_moment, plain
-from .registry import EVENTS, LATER_EVENTS, MEMBER_CHECKS, ORG_CHECKS, Context
+from .parsing import MAX_FILE_BYTES, Node, ScenarioError, decode, ident, load, parse_moment, plain
+from .registry import ERROR_CODES, EVENTS, LATER_EVENTS, MEMBER_CHECKS, ORG_CHECKS, Context
 
 log = logging.getLogger(__name__)
 
 TOP_KEYS = {"title", "catalog", "timeline"}
 CATALOG_KEYS = {"courses", "groups", "plans", "seat_types", "license_types", "timezone"}
 STEP_KEYS = {"at", "do", "expect", "error", "as"}
+# Keys whose value names one object: a list or a mapping there is a mistake (`member: [a, b]`).
+ID_KEYS = {"id", "member", "plan", "seat_type", "type", "to_member", "to_org", "owner_org", "owner", "from"}
 
 
 @dataclass
 class FileResult:
     path: str
     failures: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)  # one line per step, for `scenario run -v`
+    line: int | None = None  # the line being run: a crash names it
 
     @property
     def passed(self) -> bool:
@@ -43,23 +48,33 @@ class FileResult:
 
 
 def scenario_run_paths(paths: list[str]) -> list[FileResult]:
-    files: list[Path] = []
+    """Every file named, and every *.yaml in every folder named; a folder with none is a failure of its own."""
+    results: list[FileResult] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.yaml")))
+            files = sorted(path.rglob("*.yaml"))
+            if not files:
+                results.append(FileResult(str(path), [f"{path}: no scenario files (*.yaml) in this folder"]))
+            results.extend(scenario_run_file(file) for file in files)
         else:
-            files.append(path)
-    return [scenario_run_file(path) for path in files]
+            results.append(scenario_run_file(path))
+    return results
 
 
 def scenario_run_file(path: Path) -> FileResult:
     """Run one file against an empty database: everything it writes is rolled back at the end."""
     result = FileResult(str(path))
     try:
-        text = path.read_text()
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:  # refused before reading it
+            raise ScenarioError(f"the file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}")
+        text = decode(path.read_bytes())
     except OSError as error:
         result.failures.append(f"{path}: cannot read: {error.strerror}")
+        return result
+    except ScenarioError as error:
+        result.failures.append(f"{path}: {error}")
         return result
     try:
         with transaction.atomic():
@@ -72,7 +87,8 @@ def scenario_run_file(path: Path) -> FileResult:
         result.failures.append(f"{path}: {error}")
     except Exception as error:  # a bug must fail this file, not end the run of the others
         log.exception("scenario %s crashed", path)
-        result.failures.append(f"{path}: crashed: {type(error).__name__}: {error}")
+        where = f"line {result.line}: " if result.line else ""
+        result.failures.append(f"{path}: {where}crashed: {type(error).__name__}: {error}")
     finally:
         clock.set_time(None)
     return result
@@ -85,14 +101,22 @@ def _require_empty(path: Path) -> None:
 
 def _mapping(node: Node, what: str) -> dict[str, Node]:
     if not isinstance(node.value, dict):
-        raise ScenarioError(f"{what} must be a mapping", node.line)
+        raise ScenarioError(f"{what} must be a mapping, not {_kind(node.value)}", node.line)
     return node.value
 
 
 def _list(node: Node, what: str) -> list[Node]:
     if not isinstance(node.value, list):
-        raise ScenarioError(f"{what} must be a list", node.line)
+        raise ScenarioError(f"{what} must be a list, not {_kind(node.value)}", node.line)
     return node.value
+
+
+def _kind(value) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "nothing" if value is None else repr(value)
 
 
 def _run(root: Node, result: FileResult) -> None:
@@ -102,10 +126,11 @@ def _run(root: Node, result: FileResult) -> None:
             raise ScenarioError(f"unknown key {key!r} (a file has title, catalog, timeline)", node.line)
     tz = ZoneInfo("UTC")
     if "catalog" in top:
-        tz = _catalog(top["catalog"])
+        tz = _catalog(top["catalog"], result)
     steps = _list(top["timeline"], "timeline") if "timeline" in top else []
     previous = None
     for index, step_node in enumerate(steps, start=1):
+        result.line = step_node.line
         step = _mapping(step_node, f"step {index}")
         for key, node in step.items():
             if "do" not in step and key not in STEP_KEYS:
@@ -135,16 +160,20 @@ def _step(step: dict[str, Node], step_node: Node, index: int, at, tz: ZoneInfo, 
     where = f"step {index} (line {step_node.line})"
     if "do" in step and "expect" in step:
         raise ScenarioError(f"step {index} has both 'do' and 'expect'", step_node.line)
+    failures = len(result.failures)
     if "do" in step:
-        _event(step, Context(now=at, tz=tz), result, where)
+        what = _event(step, Context(now=at, tz=tz), result, where)
         worker_run_until(at)
     elif "expect" in step:
         _expect(step["expect"], Context(now=at, tz=tz), result, where)
+        what = "expect " + ", ".join(_mapping(step["expect"], "expect"))
     else:
         raise ScenarioError(f"step {index} has neither 'do' nor 'expect'", step_node.line)
+    verdict = "ok" if len(result.failures) == failures else "FAILED"
+    result.steps.append(f"{where} {at:%Y-%m-%d %H:%M}: {what}: {verdict}")
 
 
-def _catalog(node: Node) -> ZoneInfo:
+def _catalog(node: Node, result: FileResult) -> ZoneInfo:
     catalog_map = _mapping(node, "catalog")
     for key, value in catalog_map.items():
         if key not in CATALOG_KEYS:
@@ -168,13 +197,17 @@ def _catalog(node: Node) -> ZoneInfo:
 
     def entries(key: str):
         for item in _list(catalog_map[key], key) if key in catalog_map else []:
+            result.line = item.line
             value = plain(item)
             if not isinstance(value, dict):
                 value = {"id": value}
             if "id" not in value:
                 raise ScenarioError(f"an entry of {key} has no id", item.line)
             try:
+                _entry_types(value)
                 yield item, dated(value)
+            except ScenarioError as error:
+                raise ScenarioError(f"{key}: {error.message}", item.line) from None
             except ValueError as error:
                 raise ScenarioError(f"{key}: {error}", item.line) from None
 
@@ -240,6 +273,43 @@ def _catalog(node: Node) -> ZoneInfo:
     return tz
 
 
+def _entry_types(value: dict) -> None:
+    """A catalog entry's values have the types FORMAT.md gives them."""
+    ident(value["id"], "id")
+    for key in ("title", "name", "on_hold_grace"):
+        if key in value and not isinstance(value[key], str):
+            raise ScenarioError(f"{key} must be text, not {_kind(value[key])}")
+    if "courses" in value:
+        if not isinstance(value["courses"], list):
+            raise ScenarioError(f"courses must be a list of course ids, not {_kind(value['courses'])}")
+        for course in value["courses"]:
+            ident(course, "a course")
+    if "grants" in value:
+        grants = value["grants"]
+        if not isinstance(grants, list) or not all(isinstance(g, dict) for g in grants):
+            raise ScenarioError("grants must be a list of mappings ({course: ID, after: DURATION, ...})")
+        for grant in grants:
+            for key in ("course", "group"):
+                if key in grant:
+                    ident(grant[key], key)
+            if "after" in grant and not isinstance(grant["after"], str):
+                raise ScenarioError(f'after must be a duration such as "7 days", not {_kind(grant["after"])}')
+    if "length" in value and not isinstance(value["length"], (str, dict)):
+        raise ScenarioError(f"length must be a duration, a word or {{from, until}}, not {_kind(value['length'])}")
+
+
+def _check_ids(node: Node) -> None:
+    """Keys that name one object (member, org, id, ...) hold a word or a number, wherever they are in a step."""
+    if isinstance(node.value, dict):
+        for key, child in node.value.items():
+            if key in ID_KEYS and isinstance(child.value, (dict, list)):
+                raise ScenarioError(f"{key} must be an id (a word or a number), not {_kind(child.value)}", child.line)
+            _check_ids(child)
+    elif isinstance(node.value, list):
+        for child in node.value:
+            _check_ids(child)
+
+
 def _fingerprint() -> tuple:
     """Row counts of every table but the event inbox: a refused event must leave them all unchanged."""
     return tuple(
@@ -249,8 +319,11 @@ def _fingerprint() -> tuple:
     )
 
 
-def _event(step: dict[str, Node], ctx: Context, result: FileResult, where: str) -> None:
-    name = str(step["do"].value)
+def _event(step: dict[str, Node], ctx: Context, result: FileResult, where: str) -> str:
+    """Apply the step's event; returns what happened, for `scenario run -v`."""
+    if not isinstance(step["do"].value, str):
+        raise ScenarioError(f"do must be an event name, not {_kind(step['do'].value)}", step["do"].line)
+    name = step["do"].value
     spec = EVENTS.get(name)
     if spec is None:
         if name in LATER_EVENTS:
@@ -263,10 +336,22 @@ def _event(step: dict[str, Node], ctx: Context, result: FileResult, where: str) 
     for key in spec.required:
         if key not in fields:
             raise ScenarioError(f"{name} needs {key!r}", step["do"].line)
+    for key in fields:
+        _check_ids(Node({key: step[key]}, step[key].line))
     if "as" in step:
-        ctx.as_member = str(step["as"].value)
-        ctx.actor = f"member:{ctx.as_member}"
-    expected_error = str(step["error"].value) if "error" in step else None
+        try:
+            ctx.as_member = ident(step["as"].value, "as")
+        except ScenarioError as error:
+            raise ScenarioError(error.message, step["as"].line) from None
+        ctx.actor = Actor.member(ctx.as_member)
+    expected_error = None
+    if "error" in step:
+        expected_error = step["error"].value
+        if not isinstance(expected_error, str) or expected_error not in ERROR_CODES:
+            raise ScenarioError(
+                f"error: {_kind(expected_error)} is not an error code MemberSync has (docs/ERRORS.md lists them)",
+                step["error"].line,
+            )
     before = _fingerprint() if expected_error else None
     try:
         spec.handler(fields, ctx)
@@ -279,9 +364,10 @@ def _event(step: dict[str, Node], ctx: Context, result: FileResult, where: str) 
             )
         elif _fingerprint() != before:
             result.failures.append(f"{result.path}: {where}: {name} was refused but changed something")
-        return
+        return f"do {name}: refused ({error.code})"
     if expected_error is not None:
         result.failures.append(f"{result.path}: {where}: {name}: expected refusal {expected_error}, found success")
+    return f"do {name}"
 
 
 def _expect(node: Node, ctx: Context, result: FileResult, where: str) -> None:
@@ -292,14 +378,24 @@ def _expect(node: Node, ctx: Context, result: FileResult, where: str) -> None:
                     handler = ORG_CHECKS.get(key)
                     if handler is None:
                         raise ScenarioError(f"unknown organization check {key!r}", expected.line)
-                    _compare(handler(org_id, plain(expected), ctx), f"org {org_id}", result, where)
+                    _compare(_checked(handler, org_id, expected, ctx), f"org {org_id}", result, where)
             continue
         member = Member.objects.filter(external_id=subject).first()
         for key, expected in _mapping(checks_node, subject).items():
             handler = MEMBER_CHECKS.get(key)
             if handler is None:
                 raise ScenarioError(f"unknown check {key!r}", expected.line)
-            _compare(handler(member, plain(expected), ctx), subject, result, where)
+            _compare(_checked(handler, member, expected, ctx), subject, result, where)
+
+
+def _checked(handler, subject, expected: Node, ctx: Context):
+    """The check's (what, expected, found) triples; a check refusing its expectation points at its line."""
+    try:
+        return handler(subject, plain(expected), ctx)
+    except ScenarioError as error:
+        if error.line is None:
+            error.line = expected.line
+        raise
 
 
 def _compare(pairs, who: str, result: FileResult, where: str) -> None:

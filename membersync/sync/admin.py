@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html_join
 
 from membersync import clock
-from membersync.admin_mixins import ReadOnlyAdminMixin
+from membersync.admin_mixins import DateHierarchyBoundsMixin, ReadOnlyAdminMixin
 
 from .models import Enrollment, Event, GrantRecord, LedgerEntry, MemberAccess, Operation
 from .outbox import operations_retry_now
@@ -15,7 +15,7 @@ MEMBER_SEARCH = ("member__external_id", "member__email", "member__name")
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EventAdmin(DateHierarchyBoundsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("pk", "kind", "outcome", "source", "actor", "occurred_at", "error")
     list_filter = ("kind", "outcome", "source")
     search_fields = ("idempotency_key", "kind", "actor", "error")
@@ -24,7 +24,7 @@ class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(DateHierarchyBoundsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "at",
         "member",
@@ -63,7 +63,7 @@ class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(MemberAccess)
-class MemberAccessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class MemberAccessAdmin(DateHierarchyBoundsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("member", "computed_at", "next_change_at")
     search_fields = MEMBER_SEARCH
     list_select_related = ("member",)

@@ -16,8 +16,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 
+from membersync import wiring
+
 from .models import Operation
-from .sinks import SINKS
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def operations_lease(*, sink: str, worker: str, now: datetime, limit: int) -> li
 def operations_run(*, worker: str, now: datetime, limit: int = 500) -> int:
     """Lease and carry out due operations; returns how many were done."""
     done = 0
-    for sink_name, apply in SINKS.items():
+    for sink_name, apply in wiring.sinks().items():
         leased = operations_lease(sink=sink_name, worker=worker, now=now, limit=limit)
         if leased:
             done += _apply_batch(leased, apply, worker, now)

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from membersync import clock
 from membersync.access.grants import CLOSED, OPEN, PENDING, SUSPENDED, Grant, access_at, grants_from_window, next_change
+from membersync.actors import Actor
 
 from .bulk import rows_delete, rows_insert, rows_update
 from .models import Enrollment, GrantRecord, LedgerEntry, MemberAccess, Operation
@@ -28,7 +29,7 @@ class Cause:
     """Why the reconciler ran: what the ledger records as cause and actor."""
 
     description: str
-    actor: str
+    actor: Actor
     event_id: int | None = None
 
 
@@ -318,7 +319,7 @@ def _vanished_entry(member_id: int, key: str, record: tuple, now: datetime, caus
         source_id,
         "its source was deleted",
         cause.description[:200],
-        cause.actor[:200],
+        str(cause.actor)[:200],
         cause.event_id,
     )
 
@@ -337,6 +338,6 @@ def _entry(member_id: int, grant: Grant, action: str, at: datetime, reason: str,
         grant.source_id,
         reason[:400],
         cause.description[:200],
-        cause.actor[:200],
+        str(cause.actor)[:200],
         cause.event_id,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.db.models import F, Q
 
 from membersync import clock
+from membersync.actors import Actor
 from membersync.people.models import Member
 
 from .models import MemberAccess
@@ -42,7 +43,7 @@ class ResyncReport:
 def members_resync(
     *,
     dry_run: bool,
-    actor: str,
+    actor: Actor,
     batch_size: int = 1000,
     progress: Progress | None = None,
     sample_size: int = 50,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -9,7 +10,7 @@ from membersync.access.grants import Grant, access_at, grants_from_window
 from membersync.catalog.selectors import group_courses
 from membersync.people.models import Member
 
-from .models import Enrollment, LedgerEntry
+from .models import Enrollment, GrantRecord, LedgerEntry
 from .sources import load_sources
 
 
@@ -103,3 +104,17 @@ def _grant_row(grant: Grant, at: datetime) -> dict:
         "why": grant.why,
         "close_reason": grant.close_reason,
     }
+
+
+def member_ledger(*, member: Member) -> list[LedgerEntry]:
+    """Every ledger entry of the member, oldest first."""
+    return list(LedgerEntry.objects.filter(member=member).order_by("at", "pk"))
+
+
+def target_states(*, member_ids: Iterable[int], states: Iterable[str]) -> list[tuple[int, str, str, str]]:
+    """(member pk, target kind, target id, grant state) for each grant of these members in one of `states`."""
+    return list(
+        GrantRecord.objects.filter(member_id__in=list(member_ids), state__in=tuple(states))
+        .values_list("member_id", "target_kind", "target_id", "state")
+        .distinct()
+    )

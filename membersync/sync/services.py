@@ -6,21 +6,16 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
 from membersync import clock
+from membersync.actors import Actor
 from membersync.errors import ServiceError
+from membersync.results import APPLIED, DUPLICATE, Applied, ServiceResult
 
 from .models import Event
 from .reconciler import Cause, members_reconcile
-
-
-@dataclass(frozen=True)
-class EventResult:
-    event: Event
-    duplicate: bool = False
 
 
 def content_hash(payload: dict) -> str:
@@ -31,12 +26,15 @@ def event_apply(
     *,
     kind: str,
     payload: dict,
-    actor: str,
+    actor: Actor,
     source: str,
-    apply: Callable[[Event], Iterable[int]],
+    apply: Callable[[Event], Applied | Iterable[int]],
     idempotency_key: str | None = None,
-) -> EventResult:
-    """Store the event, apply it (`apply` returns the pks of the members it touched) and reconcile them.
+) -> ServiceResult:
+    """Store the event, apply it and reconcile the members it touched, in one transaction.
+
+    `apply` returns an `Applied` (the members it touched and the record it made or changed), or just the
+    members' pks.
 
     A duplicate idempotency key is recorded as a duplicate and applied no second time. A refused event
     (ServiceError) changes nothing, is recorded with its error, and the error is raised to the caller.
@@ -45,11 +43,17 @@ def event_apply(
     digest = content_hash(payload)
     key = idempotency_key or f"{source}:{kind}:{digest}:{now.isoformat()}:{uuid.uuid4().hex}"
     fields = dict(
-        kind=kind, source=source, actor=actor, payload=payload, content_hash=digest, occurred_at=now, received_at=now
+        kind=kind,
+        source=source,
+        actor=str(actor)[:200],
+        payload=payload,
+        content_hash=digest,
+        occurred_at=now,
+        received_at=now,
     )
     for attempt in (1, 2):
         try:
-            return _store_and_apply(key, fields, apply)
+            return _store_and_apply(key, fields, actor, apply)
         except IntegrityError:
             # Another transaction wrote the same record between this one's read and write (two deliveries of a
             # new subscription at the same moment). Run the event once more: it now finds and updates that record.
@@ -67,16 +71,19 @@ def event_apply(
     raise AssertionError("unreachable")
 
 
-def _store_and_apply(key: str, fields: dict, apply: Callable[[Event], Iterable[int]]) -> EventResult:
+def _store_and_apply(key: str, fields: dict, actor: Actor, apply: Callable) -> ServiceResult:
     with transaction.atomic():
         if Event.objects.filter(idempotency_key=key).exists():
             event = Event.objects.create(
                 idempotency_key=f"{key}:duplicate:{uuid.uuid4().hex}", outcome=Event.DUPLICATE, **fields
             )
-            return EventResult(event, duplicate=True)
+            return ServiceResult(DUPLICATE, event.pk)
         event = Event.objects.create(idempotency_key=key, **fields)
-        member_ids = sorted(set(apply(event)))
+        applied = apply(event)
+        if not isinstance(applied, Applied):
+            applied = Applied(members=applied)
+        member_ids = tuple(sorted(set(applied.members)))
         if member_ids:
-            cause = Cause(f"{fields['kind']} (event {event.pk})", fields["actor"], event.pk)
-            members_reconcile(member_ids=member_ids, now=fields["occurred_at"], cause=cause)
-        return EventResult(event)
+            cause = Cause(f"{fields['kind']} (event {event.pk})", actor, event.pk)
+            members_reconcile(member_ids=list(member_ids), now=fields["occurred_at"], cause=cause)
+        return ServiceResult(APPLIED, event.pk, applied.value, member_ids)

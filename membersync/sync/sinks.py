@@ -46,6 +46,3 @@ def builtin_apply(operations: list[Operation], now: datetime) -> None:
     # What the member holds now is what the last of her operations was computed to leave.
     last = {op.member_id: op.result_digest for op in operations}
     rows_update(MemberAccess, ["applied_digest"], [(digest, member_id) for member_id, digest in last.items()])
-
-
-SINKS = {"builtin": builtin_apply}

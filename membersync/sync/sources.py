@@ -1,4 +1,4 @@
-"""Where the reconciler finds a member's sources. Each app that holds sources registers one loader here.
+"""Where the reconciler finds a member's sources: the loaders named in membersync/wiring.py.
 
 A loader takes member pks and the moment, and returns each member's source windows plus the derived statuses
 it wants stored back (a membership's status, a license's status) so lists and filters can show them.
@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.db import models
 
+from membersync import wiring
 from membersync.access.sources import SourceWindow
 
 
@@ -26,19 +27,10 @@ class LoadedSources:
     after_write: list[Callable[[], None]] = field(default_factory=list)
 
 
-Loader = Callable[[list[int], datetime], LoadedSources]
-_LOADERS: list[Loader] = []
-
-
-def register(loader: Loader) -> Loader:
-    _LOADERS.append(loader)
-    return loader
-
-
 def load_sources(member_ids: Iterable[int], now: datetime) -> LoadedSources:
     member_ids = list(member_ids)
     merged = LoadedSources()
-    for loader in _LOADERS:
+    for loader in wiring.source_loaders():
         loaded = loader(member_ids, now)
         for member_id, windows in loaded.windows.items():
             merged.windows.setdefault(member_id, []).extend(windows)

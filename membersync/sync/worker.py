@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db.models import Min
 
 from membersync import clock
+from membersync.actors import Actor
 
 from .models import MemberAccess, Operation
 from .outbox import operations_run
@@ -43,7 +44,7 @@ def worker_tick(*, now: datetime, worker: str | None = None) -> TickReport:
         )
         if not due:
             break
-        members_reconcile(member_ids=due, now=now, cause=Cause("schedule (the clock)", "clock"))
+        members_reconcile(member_ids=due, now=now, cause=Cause("schedule (the clock)", Actor.clock()))
         report.members_woken += len(due)
     while True:
         done = operations_run(worker=worker, now=now)

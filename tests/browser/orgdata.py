@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 
+from membersync.actors import Actor
 from membersync.catalog.models import Course, SeatType
 from membersync.catalog.services import course_create, seat_type_create
 from membersync.members.services import member_get_or_create
@@ -50,11 +51,11 @@ def org_with_people(org_id: str = "acme", *, name: str = "Acme Training", seats:
     owner = person_with_login(external_id=f"{org_id}-owner", email=f"owner@{org_id}.test", name="Olive Owner")
     manager = person_with_login(external_id=f"{org_id}-manager", email=f"manager@{org_id}.test", name="Max Manager")
     member = person_with_login(external_id=f"{org_id}-member", email=f"member@{org_id}.test", name="Mia Member")
-    org_create(org_id=org_id, name=name, owner_id=owner.external_id, actor="admin")
-    org_member_set(org_id=org_id, member_id=manager.external_id, role="manager", actor="admin")
-    org_member_set(org_id=org_id, member_id=member.external_id, role="member", actor="admin")
+    org_create(org_id=org_id, name=name, owner_id=owner.external_id, actor=Actor.operator("admin"))
+    org_member_set(org_id=org_id, member_id=manager.external_id, role="manager", actor=Actor.operator("admin"))
+    org_member_set(org_id=org_id, member_id=member.external_id, role="member", actor=Actor.operator("admin"))
     if seats:
-        seats_add(org_id=org_id, seat_type_id=SEAT_TYPE, quantity=seats, actor="admin")
+        seats_add(org_id=org_id, seat_type_id=SEAT_TYPE, quantity=seats, actor=Actor.operator("admin"))
     return OrgPeople(org_id=org_id, owner=owner, manager=manager, member=member)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from membersync.actors import Actor
 from membersync.orgs.models import Invitation, OrgRole, Seat
 from membersync.orgs.services import invitation_create, seat_assign
 from tests.browser.orgdata import FAST_HASHERS, SEAT_TYPE, org_with_people
@@ -19,9 +20,13 @@ def fast_passwords(settings):
 
 def test_manager_removes_a_person_and_cancels_an_invitation(page, live_server, screenshots):
     acme = org_with_people("acme", seats=2)
-    seat_assign(org_id="acme", member_id=acme.member.external_id, seat_type_id=SEAT_TYPE, actor="admin")
+    seat_assign(org_id="acme", member_id=acme.member.external_id, seat_type_id=SEAT_TYPE, actor=Actor.operator("admin"))
     invitation_create(
-        org_id="acme", email="ada@example.com", first_name="Ada", hold_seat_type_id=SEAT_TYPE, actor="admin"
+        org_id="acme",
+        email="ada@example.com",
+        first_name="Ada",
+        hold_seat_type_id=SEAT_TYPE,
+        actor=Actor.operator("admin"),
     )
     log_in(page, live_server, acme.manager.email)
     page.get_by_role("link", name="People", exact=True).click()

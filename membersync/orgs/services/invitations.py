@@ -10,10 +10,12 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from membersync.actors import Actor
 from membersync.errors import ServiceError
 from membersync.members.services import member_get_or_create
 from membersync.people.models import Member
-from membersync.sync.services import EventResult, event_apply
+from membersync.results import Applied, ServiceResult
+from membersync.sync.services import event_apply
 
 from .. import permissions
 from ..models import (
@@ -23,6 +25,7 @@ from ..models import (
     OrgRole,
     Seat,
     SeatHolding,
+    invitation_token_hash,
 )
 from .lookups import INVITATION_LIFETIME, org_find, role_find, seat_type_find
 from .seats import seat_claim_free
@@ -33,7 +36,7 @@ def _clean_email(email: str) -> str:
     try:
         validate_email(email)
     except ValidationError:
-        raise ServiceError("invalid", f"{email!r} is not an email address", field="email") from None
+        raise ServiceError("invalid_value", f"{email!r} is not an email address", field="email") from None
     return email.lower()
 
 
@@ -45,27 +48,28 @@ def invitation_create(
     first_name: str = "",
     last_name: str = "",
     hold_seat_type_id: str | None = None,
-    actor: str,
+    actor: Actor,
     source: str = "portal",
-) -> Invitation:
+) -> ServiceResult:
     """Invite a person by email to join with `role`; the invitation may hold a seat until it is accepted.
     The caller sends the email (the portal builds the link from `invitation.token`)."""
-    result: list[Invitation] = []
 
     def apply(event) -> list[int]:
         now = event.occurred_at
         org = org_find(org_id)
         if role not in ROLES:
-            raise ServiceError("invalid", f"unknown role {role!r}; choose one of {', '.join(ROLES)}", field="role")
+            raise ServiceError(
+                "invalid_value", f"unknown role {role!r}; choose one of {', '.join(ROLES)}", field="role"
+            )
         address = _clean_email(email)
         existing_role = OrgRole.objects.filter(organization=org, member__email__iexact=address).first()
         permissions.check_role_change(actor, org, current=existing_role.role if existing_role else None, new=role)
         if existing_role is not None:
-            raise ServiceError("duplicate", f"{address} is already in organization {org.external_id}", field="email")
+            raise ServiceError("duplicate_id", f"{address} is already in organization {org.external_id}", field="email")
         if Invitation.objects.filter(
             organization=org, email=address, status=Invitation.PENDING, expires_at__gt=now
         ).exists():
-            raise ServiceError("duplicate", f"{address} already has a pending invitation", field="email")
+            raise ServiceError("duplicate_id", f"{address} already has a pending invitation", field="email")
         invitation = Invitation.objects.create(
             organization=org,
             email=address,
@@ -81,15 +85,13 @@ def invitation_create(
             seat_claim_free(
                 org, seat_type_find(hold_seat_type_id, field="hold_seat_type"), invitation=invitation, now=now
             )
-        result.append(invitation)
-        return []
+        return Applied(members=[], value=invitation)
 
     payload = {"org": org_id, "email": email, "role": role, "hold_seat_type": hold_seat_type_id}
-    event_apply(kind="invitation.create", payload=payload, actor=actor, source=source, apply=apply)
-    return result[0]
+    return event_apply(kind="invitation.create", payload=payload, actor=actor, source=source, apply=apply)
 
 
-def invitation_cancel(*, invitation_id: int, actor: str, source: str = "portal") -> EventResult:
+def invitation_cancel(*, invitation_id: int, actor: Actor, source: str = "portal") -> ServiceResult:
     """Withdraw a pending invitation; a seat it held becomes free."""
 
     def apply(event) -> list[int]:
@@ -98,7 +100,7 @@ def invitation_cancel(*, invitation_id: int, actor: str, source: str = "portal")
             raise ServiceError("not_found", f"no invitation {invitation_id}", field="invitation")
         permissions.check_role_change(actor, invitation.organization, current=None, new=invitation.role)
         if invitation.status != Invitation.PENDING:
-            raise ServiceError("invalid", f"the invitation is {invitation.status}", field="invitation")
+            raise ServiceError("invalid_value", f"the invitation is {invitation.status}", field="invitation")
         Seat.objects.filter(invitation=invitation).update(invitation=None)
         invitation.status = Invitation.CANCELLED
         invitation.save(update_fields=["status"])
@@ -113,25 +115,28 @@ def _external_id_for(email: str) -> str:
     return email if len(email) <= 64 else "email-" + hashlib.sha256(email.encode()).hexdigest()[:40]
 
 
+# Accepting is done by the invited person, who has no member id before the invitation makes one.
+INVITEE = Actor.system("invitation")
+
+
 def invitation_accept(
     *,
     token: str,
     password: str,
     first_name: str | None = None,
     last_name: str | None = None,
-    actor: str = "invitation",
+    actor: Actor = INVITEE,
     source: str = "portal",
-) -> Member:
+) -> ServiceResult:
     """The invited person accepts: they get a login (with `password`) unless they have one, join with the
     invited role and take the seat the invitation held. A used, cancelled or expired token is refused."""
-    result: list[Member] = []
 
     def apply(event) -> list[int]:
         now = event.occurred_at
         invitation = (
             Invitation.objects.select_for_update(of=("self",))
             .select_related("organization")
-            .filter(token=str(token))
+            .filter(token_hash=invitation_token_hash(token))
             .first()
         )
         if invitation is None:
@@ -169,7 +174,7 @@ def invitation_accept(
                 user.set_password(password)
                 user.save()
             if Member.objects.filter(user=user).exclude(pk=member.pk).exists():
-                raise ServiceError("duplicate", f"the login {user.username} belongs to someone else", field="email")
+                raise ServiceError("duplicate_id", f"the login {user.username} belongs to someone else", field="email")
             member.user = user
         member.save()
         role = role_find(invitation.organization, member)
@@ -197,14 +202,12 @@ def invitation_accept(
                 )
         invitation.status, invitation.accepted_at, invitation.member = Invitation.ACCEPTED, now, member
         invitation.save(update_fields=["status", "accepted_at", "member"])
-        result.append(member)
-        return [member.pk]
+        return Applied(members=[member.pk], value=member)
 
-    event_apply(
+    return event_apply(
         kind="invitation.accept",
         payload={"token": hashlib.sha256(str(token).encode()).hexdigest()},
         actor=actor,
         source=source,
         apply=apply,
     )
-    return result[0]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
+from membersync.actors import Actor
 from membersync.catalog.models import LicenseType
 from membersync.errors import ServiceError
 from membersync.members.models import Order
-from membersync.members.services import order_record, order_refund_handlers_register, plan_get
-from membersync.sync.services import EventResult, event_apply
+from membersync.members.services import order_record, plan_get
+from membersync.results import ServiceResult
+from membersync.sync.services import event_apply
 
 from .. import permissions
 from ..models import (
@@ -34,10 +36,10 @@ def order_complete_licenses(
     quantity: int,
     org_id: str | None = None,
     plan_id: str | None = None,
-    actor: str,
+    actor: Actor,
     source: str = "admin",
     idempotency_key: str | None = None,
-) -> EventResult:
+) -> ServiceResult:
     """A one-off order bought `quantity` licenses of a type (and its plan too, when `plan_id` is given).
     For an organization (`org_id`) they are its stock, available for its owners and managers to assign;
     otherwise they are assigned to the buyer at once. The store sending the order again changes nothing;
@@ -53,7 +55,7 @@ def order_complete_licenses(
         org = org_find(org_id, field="order.org") if org_id is not None else None
         plan = plan_get(plan_id, field="order.plan") if plan_id is not None else None
         if not str(order_id).strip():
-            raise ServiceError("invalid", "an order needs an id", field="order.id")
+            raise ServiceError("invalid_value", "an order needs an id", field="order.id")
         order, created = order_record(
             order_id=order_id,
             member_id=member_id,
@@ -76,7 +78,7 @@ def order_complete_licenses(
         ids = _order_license_ids(order_id, count)
         taken = list(License.objects.filter(external_id__in=ids).values_list("external_id", flat=True)[:1])
         if taken:
-            raise ServiceError("duplicate", f"license {taken[0]!r} already exists", field="order.id")
+            raise ServiceError("duplicate_id", f"license {taken[0]!r} already exists", field="order.id")
         buyer = None if org is not None else order.member
         licenses_create(
             ids,
@@ -104,8 +106,7 @@ def order_complete_licenses(
     )
 
 
-@order_refund_handlers_register
-def order_licenses_revoke(order: Order, now, actor: str, why: str) -> list[int]:
+def order_licenses_revoke(order: Order, now, actor: Actor, why: str) -> list[int]:
     """Inside order_refund's event: revoke every license the order issued that is not revoked yet; whoever
     they reach loses their access through the licenses' windows. The members touched."""
     licenses = list(
@@ -115,7 +116,7 @@ def order_licenses_revoke(order: Order, now, actor: str, why: str) -> list[int]:
     )
     if not licenses:
         return []
-    revoked_by = f"{actor}, because {why}"[: License._meta.get_field("revoked_by").max_length]
+    revoked_by = f"{actor.label}, because {why}"[: License._meta.get_field("revoked_by").max_length]
     for lic in licenses:
         lic.revoked_at, lic.revoked_by, lic.status_at = now, revoked_by, now
     License.objects.bulk_update(licenses, ["revoked_at", "revoked_by", "status_at"], batch_size=2000)

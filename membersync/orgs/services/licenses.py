@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import uuid
 
+from membersync.actors import Actor
 from membersync.catalog.models import LicenseType
 from membersync.errors import ServiceError
 from membersync.members.models import Order, Subscription
 from membersync.members.services import member_get_or_create
 from membersync.people.models import Member
-from membersync.sync.services import EventResult, event_apply
+from membersync.results import Applied, ServiceResult
+from membersync.sync.services import event_apply
 
 from .. import permissions
 from ..models import (
+    EXPIRED,
+    REVOKED,
     License,
     LicenseAssignment,
     Organization,
@@ -108,14 +112,13 @@ def license_issue(
     owner_org_id: str | None = None,
     subscription_id: str | None = None,
     quantity: int = 1,
-    actor: str,
+    actor: Actor,
     source: str = "admin",
-) -> list[License]:
+) -> ServiceResult:
     """Issue `quantity` licenses of a type, in one step. Assigned at once to a person (`to_member_id`) or to an
     organization as a whole (`to_org_id`: every seat holder there gets its access), or left available,
     belonging to `owner_org_id` if given so its owners and managers can assign them. With several, the ids are
     `<license_id>-1`, `<license_id>-2`, ... (generated when `license_id` is None)."""
-    result: list[License] = []
 
     def apply(event) -> list[int]:
         now = event.occurred_at
@@ -123,10 +126,12 @@ def license_issue(
         count = quantity_check(quantity, limit=MAX_LICENSES_PER_EVENT)
         if to_member_id is not None and to_org_id is not None:
             raise ServiceError(
-                "invalid", "a license goes to a person or to an organization, not both", field="license.to_org"
+                "invalid_value", "a license goes to a person or to an organization, not both", field="license.to_org"
             )
         if owner_org_id is not None and (to_member_id is not None or to_org_id is not None):
-            raise ServiceError("invalid", "owner_org is for licenses issued unassigned", field="license.owner_org")
+            raise ServiceError(
+                "invalid_value", "owner_org is for licenses issued unassigned", field="license.owner_org"
+            )
         license_type = LicenseType.objects.filter(external_id=str(type_id)).first()
         if license_type is None:
             raise ServiceError("not_found", f"no license type with id {type_id!r}", field="license.type")
@@ -140,20 +145,16 @@ def license_issue(
         base = str(license_id) if license_id else f"L-{uuid.uuid4().hex[:10]}"
         ids = [base] if count == 1 else [f"{base}-{n}" for n in range(1, count + 1)]
         if not base.strip():
-            raise ServiceError("invalid", "a license needs an id", field="license.id")
+            raise ServiceError("invalid_value", "a license needs an id", field="license.id")
         taken = list(License.objects.filter(external_id__in=ids).values_list("external_id", flat=True)[:1])
         if taken:
-            raise ServiceError("duplicate", f"license {taken[0]!r} already exists", field="license.id")
+            raise ServiceError("duplicate_id", f"license {taken[0]!r} already exists", field="license.id")
         assigned_to = License.TO_MEMBER if member else License.TO_ORG if to_org_id is not None else ""
         licenses = licenses_create(
             ids, license_type=license_type, org=org, member=member, assigned_to=assigned_to, subscription=sub, now=now
         )
-        result.extend(licenses)
-        if member is not None:
-            return [member.pk]
-        if assigned_to == License.TO_ORG:
-            return seat_holders(org)
-        return []
+        reached = [member.pk] if member is not None else seat_holders(org) if assigned_to == License.TO_ORG else []
+        return Applied(members=reached, value=licenses)
 
     payload = {
         "license": {
@@ -166,27 +167,26 @@ def license_issue(
             "quantity": quantity,
         }
     }
-    event_apply(kind="license.issue", payload=payload, actor=actor, source=source, apply=apply)
-    return result
+    return event_apply(kind="license.issue", payload=payload, actor=actor, source=source, apply=apply)
 
 
 def license_assign(
-    *, license_id: str, member_id: str | None = None, org_id: str | None = None, actor: str, source: str = "admin"
-) -> License:
+    *, license_id: str, member_id: str | None = None, org_id: str | None = None, actor: Actor, source: str = "admin"
+) -> ServiceResult:
     """Assign the license to a person or to an organization as a whole; if it was assigned, it moves (its
     length still counts from its first assignment). An organization's owners and managers may assign its
     licenses to its people or to the organization."""
-    result: list[License] = []
 
     def apply(event) -> list[int]:
         now = event.occurred_at
         if (member_id is None) == (org_id is None):
-            raise ServiceError("invalid", "assign a license to a person or to an organization", field="member")
+            raise ServiceError("invalid_value", "assign a license to a person or to an organization", field="member")
         lic = license_find(license_id, lock=True)
         permissions.check_license_assign(actor, lic.organization, "assign licenses")
         status = license_statuses_now([lic])[lic.pk][0]
-        if status in ("revoked", "expired"):
-            raise ServiceError(f"license_{status}", f"license {lic.external_id} is {status}", field="id")
+        if status in (REVOKED, EXPIRED):
+            code = "license_revoked" if status == REVOKED else "license_expired"
+            raise ServiceError(code, f"license {lic.external_id} is {status}", field="id")
         member = member_get_or_create(external_id=str(member_id)) if member_id is not None else None
         org = org_find(org_id) if org_id is not None else None
         if not permissions.is_site_admin(actor):
@@ -203,11 +203,10 @@ def license_assign(
         if (member is not None and lic.member_id == member.pk) or (
             org is not None and lic.assigned_to == License.TO_ORG and lic.organization_id == org.pk
         ):
-            result.append(lic)
-            return []
+            return Applied(members=[], value=lic)
         touched = _license_reach(lic)
         LicenseAssignment.objects.filter(license=lic, end__isnull=True).update(
-            end=now, ended_by=f"license {lic.external_id} was reassigned by {actor}"[:200]
+            end=now, ended_by=f"license {lic.external_id} was reassigned by {actor.label}"[:200]
         )
         LicenseAssignment.objects.create(license=lic, member=member, organization=org, start=now)
         if org is not None:
@@ -220,28 +219,26 @@ def license_assign(
         lic.status_at = now
         lic.save(update_fields=["organization", "assigned_to", "member", "assigned_at", "status_at"])
         license_statuses_store([lic])
-        result.append(lic)
-        return touched
+        return Applied(members=touched, value=lic)
 
     payload = {"id": license_id, "member": member_id, "org": org_id}
-    event_apply(kind="license.assign", payload=payload, actor=actor, source=source, apply=apply)
-    return result[0]
+    return event_apply(kind="license.assign", payload=payload, actor=actor, source=source, apply=apply)
 
 
-def license_unassign(*, license_id: str, actor: str, source: str = "admin") -> EventResult:
+def license_unassign(*, license_id: str, actor: Actor, source: str = "admin") -> ServiceResult:
     """Take the license back: it becomes available again (to its organization, if it has one)."""
 
     def apply(event) -> list[int]:
         lic = license_find(license_id, lock=True)
         permissions.check_license_assign(actor, lic.organization, "take back licenses")
         if not lic.assigned_to:
-            raise ServiceError("invalid", f"license {lic.external_id} is not assigned", field="id")
-        return license_take_back(lic, event.occurred_at, f"taken back by {actor}")
+            raise ServiceError("invalid_value", f"license {lic.external_id} is not assigned", field="id")
+        return license_take_back(lic, event.occurred_at, f"taken back by {actor.label}")
 
     return event_apply(kind="license.unassign", payload={"id": license_id}, actor=actor, source=source, apply=apply)
 
 
-def license_revoke(*, license_id: str, actor: str, source: str = "admin") -> EventResult:
+def license_revoke(*, license_id: str, actor: Actor, source: str = "admin") -> ServiceResult:
     """Revoke the license for good: whoever it reaches loses its access now."""
 
     def apply(event) -> list[int]:
@@ -253,7 +250,7 @@ def license_revoke(*, license_id: str, actor: str, source: str = "admin") -> Eve
             permissions.require_site_admin(actor, "revoke licenses")
         if lic.revoked_at is not None:
             raise ServiceError("license_revoked", f"license {lic.external_id} is already revoked", field="id")
-        lic.revoked_at, lic.revoked_by, lic.status_at = now, actor[:200], now
+        lic.revoked_at, lic.revoked_by, lic.status_at = now, str(actor)[:200], now
         lic.save(update_fields=["revoked_at", "revoked_by", "status_at"])
         license_statuses_store([lic])
         return _license_reach(lic)

@@ -71,9 +71,11 @@ def role_find(org: Organization, member: Member) -> OrgRole | None:
 
 def quantity_check(quantity, *, limit: int, field: str = "quantity") -> int:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-        raise ServiceError("invalid", f"quantity must be a whole number of at least 1, not {quantity!r}", field=field)
+        raise ServiceError(
+            "invalid_value", f"quantity must be a whole number of at least 1, not {quantity!r}", field=field
+        )
     if quantity > limit:
-        raise ServiceError("invalid", f"at most {limit} at once", field=field)
+        raise ServiceError("invalid_value", f"at most {limit} at once", field=field)
     return quantity
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
+from membersync.actors import Actor
 from membersync.catalog.models import SeatType
 from membersync.errors import ServiceError
 from membersync.members.services import member_get_or_create
 from membersync.people.models import Member
-from membersync.sync.services import EventResult, event_apply
+from membersync.results import Applied, ServiceResult
+from membersync.sync.services import event_apply
 
 from .. import permissions
 from ..models import (
@@ -37,11 +39,10 @@ def seats_add(
     seat_type_id: str,
     quantity: int,
     subscription_id: str | None = None,
-    actor: str,
+    actor: Actor,
     source: str = "admin",
-) -> SeatPool:
+) -> ServiceResult:
     """The organization bought `quantity` seats; with a subscription, they follow its status."""
-    result: list[SeatPool] = []
 
     def apply(event) -> list[int]:
         now = event.occurred_at
@@ -57,15 +58,15 @@ def seats_add(
             [Seat(pool=pool, organization=org, seat_type=seat_type, created_at=now) for _ in range(count)],
             batch_size=2000,
         )
-        result.append(pool)
-        return []
+        return Applied(members=[], value=pool)
 
     payload = {"org": org_id, "seat_type": seat_type_id, "quantity": quantity, "subscription": subscription_id}
-    event_apply(kind="seats.add", payload=payload, actor=actor, source=source, apply=apply)
-    return result[0]
+    return event_apply(kind="seats.add", payload=payload, actor=actor, source=source, apply=apply)
 
 
-def seats_remove(*, org_id: str, seat_type_id: str, quantity: int, actor: str, source: str = "admin") -> EventResult:
+def seats_remove(
+    *, org_id: str, seat_type_id: str, quantity: int, actor: Actor, source: str = "admin"
+) -> ServiceResult:
     """Remove free seats; refused with seats_in_use when fewer than `quantity` are free."""
 
     def apply(event) -> list[int]:
@@ -146,11 +147,10 @@ def seats_release_all(org: Organization, member: Member, seat_type: SeatType | N
 
 
 def seat_assign(
-    *, org_id: str, member_id: str, seat_type_id: str | None = None, actor: str, source: str = "admin"
-) -> Seat:
+    *, org_id: str, member_id: str, seat_type_id: str | None = None, actor: Actor, source: str = "admin"
+) -> ServiceResult:
     """Give the person a free seat (of that type, or of any type they do not hold yet); they join the
     organization as a member if they are not in it. Refused with no_free_seat when none is free."""
-    result: list[Seat] = []
 
     def apply(event) -> list[int]:
         org = org_find(org_id)
@@ -162,17 +162,15 @@ def seat_assign(
                 "already_has_seat", f"{member.external_id} already holds a {seat_type.external_id} seat", field="member"
             )
         org_join(org, member, event.occurred_at)
-        result.append(seat_claim_free(org, seat_type, member=member, now=event.occurred_at))
-        return [member.pk]
+        return Applied(members=[member.pk], value=seat_claim_free(org, seat_type, member=member, now=event.occurred_at))
 
     payload = {"org": org_id, "member": member_id, "seat_type": seat_type_id}
-    event_apply(kind="seats.assign", payload=payload, actor=actor, source=source, apply=apply)
-    return result[0]
+    return event_apply(kind="seats.assign", payload=payload, actor=actor, source=source, apply=apply)
 
 
 def seat_release(
-    *, org_id: str, member_id: str, seat_type_id: str | None = None, actor: str, source: str = "admin"
-) -> EventResult:
+    *, org_id: str, member_id: str, seat_type_id: str | None = None, actor: Actor, source: str = "admin"
+) -> ServiceResult:
     """The person gives up their seat (of that type, or all their seats there); they stay in the organization."""
 
     def apply(event) -> list[int]:
@@ -180,7 +178,7 @@ def seat_release(
         permissions.require_manager(actor, org, "release seats", target_role=target_role(org, member_id))
         member = member_find(member_id)
         seat_type = seat_type_find(seat_type_id) if seat_type_id is not None else None
-        released = seats_release_all(org, member, seat_type, event.occurred_at, f"seat released by {actor}")
+        released = seats_release_all(org, member, seat_type, event.occurred_at, f"seat released by {actor.label}")
         if not released:
             raise ServiceError("no_seat", f"{member_id} holds no such seat in {org_id}", field="member")
         return [member.pk]
@@ -195,11 +193,10 @@ def seat_move(
     from_member_id: str,
     to_member_id: str,
     seat_type_id: str | None = None,
-    actor: str,
+    actor: Actor,
     source: str = "admin",
-) -> Seat:
+) -> ServiceResult:
     """Hand a seat from one person to another in one step (the receiver joins as a member if needed)."""
-    result: list[Seat] = []
 
     def apply(event) -> list[int]:
         now = event.occurred_at
@@ -209,7 +206,7 @@ def seat_move(
         giver = member_find(from_member_id, field="from")
         receiver = member_get_or_create(external_id=str(to_member_id))
         if giver.pk == receiver.pk:
-            raise ServiceError("invalid", "a seat moves to another person", field="to")
+            raise ServiceError("invalid_value", "a seat moves to another person", field="to")
         held = Seat.objects.filter(organization=org, holder=giver).select_related("seat_type", "pool")
         if seat_type_id is not None:
             held = held.filter(seat_type=seat_type_find(seat_type_id))
@@ -218,7 +215,7 @@ def seat_move(
             raise ServiceError("no_seat", f"{from_member_id} holds no such seat in {org_id}", field="from")
         if len(seats) > 1:
             raise ServiceError(
-                "invalid", f"{from_member_id} holds several seats: name the seat type", field="seat_type"
+                "invalid_value", f"{from_member_id} holds several seats: name the seat type", field="seat_type"
             )
         seat = seats[0]
         if Seat.objects.filter(organization=org, holder=receiver, seat_type=seat.seat_type).exists():
@@ -232,15 +229,13 @@ def seat_move(
         if not moved:
             raise ServiceError("no_seat", f"{from_member_id}'s seat changed meanwhile; try again", field="from")
         SeatHolding.objects.filter(seat=seat, member=giver, end__isnull=True).update(
-            end=now, ended_by=f"seat moved to {receiver.external_id} by {actor}"
+            end=now, ended_by=f"seat moved to {receiver.external_id} by {actor.label}"
         )
         SeatHolding.objects.create(
             seat=seat, pool=seat.pool, organization=org, seat_type=seat.seat_type, member=receiver, start=now
         )
         seat.holder = receiver
-        result.append(seat)
-        return [giver.pk, receiver.pk]
+        return Applied(members=[giver.pk, receiver.pk], value=seat)
 
     payload = {"org": org_id, "from": from_member_id, "to": to_member_id, "seat_type": seat_type_id}
-    event_apply(kind="seats.move", payload=payload, actor=actor, source=source, apply=apply)
-    return result[0]
+    return event_apply(kind="seats.move", payload=payload, actor=actor, source=source, apply=apply)

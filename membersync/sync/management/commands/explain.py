@@ -1,26 +1,34 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from membersync import clock
+from membersync.catalog.models import Course, Group
+from membersync.commandline import MemberSyncCommand
 from membersync.people.models import Member
-from membersync.scenarios.parsing import parse_moment
 from membersync.sync.explain import explanation_text
 from membersync.sync.selectors import member_explain
+from membersync.timeparse import MomentError, parse_moment
 
 
-class Command(BaseCommand):
-    help = "Explain a member's access: every grant, its source, its window and why (--at previews another time)."
+class Command(MemberSyncCommand):
+    help = "why a member has, will have or no longer has access: every grant, its source, window and history"
 
     def add_arguments(self, parser):
-        parser.add_argument("member", help="the member's id")
-        parser.add_argument("course", nargs="?", help="only this course or group id")
-        parser.add_argument("--at", help="a date or date-time (ISO 8601); default now")
+        parser.add_argument("member", metavar="MEMBER", help="the member's id")
+        parser.add_argument("course", nargs="?", metavar="COURSE", help="only this course or group id")
+        parser.add_argument(
+            "--at", metavar="TIME", help="preview another moment: a date or date-time (ISO 8601, UTC); default now"
+        )
 
     def handle(self, *args, member, course, at, **options):
         found = Member.objects.filter(external_id=member).first()
         if found is None:
             raise CommandError(f"no member with id {member!r}")
+        if course and not (
+            Course.objects.filter(external_id=course).exists() or Group.objects.filter(external_id=course).exists()
+        ):
+            raise CommandError(f"no course or group with id {course!r}")
         try:
             moment = parse_moment(at) if at else clock.now()
-        except ValueError as error:
+        except MomentError as error:
             raise CommandError(f"--at: {error}") from None
         self.stdout.write(explanation_text(member_explain(member=found, at=moment, target_id=course)))

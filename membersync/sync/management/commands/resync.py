@@ -1,7 +1,7 @@
 import getpass
 
-from django.core.management.base import BaseCommand
-
+from membersync.actors import Actor
+from membersync.commandline import MemberSyncCommand, whole_number
 from membersync.sync.resync import members_resync
 
 
@@ -18,20 +18,28 @@ def text_progress_bar(stream, width: int = 40):
     return draw
 
 
-def _cli_actor() -> str:
+def _cli_actor() -> Actor:
     try:
-        return f"cli:{getpass.getuser()}"
+        return Actor.system(f"cli:{getpass.getuser()}")
     except (KeyError, OSError):  # no user name in this environment (some containers)
-        return "cli"
+        return Actor.system("cli")
 
 
-class Command(BaseCommand):
-    help = "Reconcile every member (a progress bar on stderr) and print what changed, or would change."
+class Command(MemberSyncCommand):
+    help = "reconcile every member and print what changed or would change (a progress bar on stderr)"
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="compute and report, change nothing")
-        parser.add_argument("--batch-size", type=int, default=1000, help="members per transaction (default 1000)")
-        parser.add_argument("--show", type=int, default=20, help="how many changes to list (default 20)")
+        parser.add_argument(
+            "--batch-size",
+            type=whole_number(1, 100_000),
+            default=1000,
+            metavar="N",
+            help="members per transaction (default 1000)",
+        )
+        parser.add_argument(
+            "--show", type=whole_number(0), default=20, metavar="N", help="how many changes to list (default 20)"
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
         parser.add_argument(
             "--quick",

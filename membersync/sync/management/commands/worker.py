@@ -1,14 +1,31 @@
-from django.core.management.base import BaseCommand
+from membersync import clock
+from membersync.commandline import MemberSyncCommand, seconds
+from membersync.sync.worker import worker_forever, worker_name, worker_tick
 
-from membersync.sync.worker import worker_forever
 
-
-class Command(BaseCommand):
-    help = "Run the worker: carry out the outbox and wake members whose access changes by itself."
+class Command(MemberSyncCommand):
+    help = "carry out the outbox and wake members whose access changes by itself (drips, trial ends, expiries)"
 
     def add_arguments(self, parser):
-        parser.add_argument("--poll", type=float, default=2.0, help="seconds between passes (default 2)")
-        parser.add_argument("--once", action="store_true", help="do one pass and stop")
+        parser.add_argument(
+            "--poll",
+            type=seconds(0.1, 3600),
+            default=2.0,
+            metavar="S",
+            help="seconds between passes, from 0.1 to 3600 (default 2)",
+        )
+        parser.add_argument("--once", action="store_true", help="do one pass, say what it did, and stop")
 
     def handle(self, *args, poll, once, **options):
-        worker_forever(poll_seconds=0 if once else poll, stop_after=1 if once else None)
+        if once:
+            report = worker_tick(now=clock.now(), worker=worker_name())
+            self.stdout.write(
+                f"One pass: {report.operations_done} {_plural(report.operations_done, 'operation')} applied, "
+                f"{report.members_woken} {_plural(report.members_woken, 'member')} woken."
+            )
+            return
+        worker_forever(poll_seconds=poll)
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"

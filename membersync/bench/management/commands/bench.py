@@ -1,15 +1,22 @@
 import os
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+
+from membersync.commandline import MemberSyncCommand, whole_number
 
 
-class Command(BaseCommand):
-    help = "Benchmarks on a synthetic site in a temporary database: `bench resync --members N`."
+class Command(MemberSyncCommand):
+    help = "the resync benchmark on a synthetic site in a temporary database (docs/BENCHMARKS.md)"
 
     def add_arguments(self, parser):
         parser.add_argument("which", choices=["resync"])
-        parser.add_argument("--members", type=int, default=10_000)
+        parser.add_argument(
+            "--members",
+            type=whole_number(1, 10_000_000),
+            default=10_000,
+            metavar="N",
+            help="members in the synthetic site (default 10,000)",
+        )
         parser.add_argument(
             "--use-configured-database",
             action="store_true",

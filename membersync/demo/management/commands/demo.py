@@ -6,8 +6,10 @@ import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from membersync.actors import Actor
+from membersync.commandline import MemberSyncCommand, port
 from membersync.demo import demo_load
 from membersync.members.models import Membership
 from membersync.sync.resync import members_resync
@@ -17,14 +19,11 @@ def _stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
 
-class Command(BaseCommand):
-    help = (
-        "Migrate, load the demo site (idempotent), reconcile everyone, then serve the admin with gunicorn on "
-        "127.0.0.1 and run the worker until Ctrl-C."
-    )
+class Command(MemberSyncCommand):
+    help = "migrate, load the demo site, then serve the admin and portal with the worker until Ctrl-C"
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
+        parser.add_argument("--port", type=port, default=8000, metavar="N", help="port on 127.0.0.1 (default 8000)")
         parser.add_argument("--no-serve", action="store_true", help="load the demo and exit")
 
     def handle(self, *args, port, no_serve, **options):
@@ -33,7 +32,7 @@ class Command(BaseCommand):
         context = demo_load()
         created = ", ".join(f"{n} {kind}" for kind, n in sorted(context.created.items()))
         out.write(f"Demo site loaded ({'created ' + created if created else 'already there, nothing to add'}).")
-        report = members_resync(dry_run=False, actor="demo")
+        report = members_resync(dry_run=False, actor=Actor.system("demo"))
         out.write(f"Reconciled {report.members} members: {report.operations_done} enrollment operations carried out.")
         statuses = {}
         for status in Membership.objects.values_list("status", flat=True):

@@ -1,4 +1,4 @@
-"""Seats and licenses as access windows: pure rules, no Django, so they can be tested on their own.
+"""Seats and licenses as access windows.
 
 A seat's window is the time a person holds it; a license's window runs from its assignment for its type's
 length. Either one, when paid by a subscription, is paused while the subscription is on-hold and ends when
@@ -11,59 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from membersync.access.rules import FIXED, SPECIFIC, GrantRule, Interval, Length
-from membersync.access.sources import SourceWindow
-
-ACTIVE = "active"
-AVAILABLE = "available"
-SUSPENDED = "suspended"
-EXPIRED = "expired"
-REVOKED = "revoked"
-
-SUBSCRIPTION_GONE = frozenset({"cancelled", "switched", "trash", "expired"})
+from .rules import FIXED, SPECIFIC, GrantRule, Interval, Length
+from .sources import SourceWindow
+from .statuses import LICENSE_ACTIVE as ACTIVE
+from .statuses import LICENSE_AVAILABLE as AVAILABLE
+from .statuses import LICENSE_EXPIRED as EXPIRED
+from .statuses import LICENSE_REVOKED as REVOKED
+from .statuses import LICENSE_SUSPENDED as SUSPENDED
+from .subscriptions import SubscriptionFacts, paid_until
 
 
-@dataclass(frozen=True, slots=True)
-class PayingSubscription:
-    """A subscription that pays for seats or a license, with its on-hold history."""
-
-    id: str
-    status: str
-    status_since: datetime
-    end: datetime | None = None
-    next_payment: datetime | None = None
-    on_hold: tuple[Interval, ...] = ()
-
-
-def on_hold_intervals(changes: list[tuple[datetime, str]], status: str, status_since: datetime) -> tuple[Interval, ...]:
-    """The on-hold periods in a subscription's history of (moment, status) changes, oldest first."""
-    intervals: list[Interval] = []
-    began: datetime | None = None
-    for at, changed_to in sorted(changes, key=lambda c: c[0]):
-        if changed_to == "on-hold" and began is None:
-            began = at
-        elif changed_to != "on-hold" and began is not None:
-            intervals.append(Interval(began, at, "the paying subscription was on-hold"))
-            began = None
-    if began is None and status == "on-hold":
-        began = status_since
-    if began is not None:
-        intervals.append(Interval(began, None, "the paying subscription is on-hold"))
-    return tuple(intervals)
-
-
-def subscription_end(sub: PayingSubscription | None) -> tuple[datetime, str] | None:
-    """When access paid by `sub` ends, and why; None while it keeps paying."""
-    if sub is None:
-        return None
-    if sub.status == "pending-cancel":
-        return sub.end or sub.next_payment or sub.status_since, f"the prepaid period of subscription {sub.id} ended"
-    if sub.status in SUBSCRIPTION_GONE:
-        return sub.status_since, f"subscription {sub.id} became {sub.status}"
-    return None
-
-
-def _pauses(sub: PayingSubscription | None) -> tuple[Interval, ...]:
+def _pauses(sub: SubscriptionFacts | None) -> tuple[Interval, ...]:
     if sub is None:
         return ()
     return tuple(Interval(p.start, p.end, f"{p.reason} ({sub.id})") for p in sub.on_hold)
@@ -79,13 +37,13 @@ class HoldingFacts:
     ended_by: str = ""
 
 
-def seat_window(holding: HoldingFacts, rules: tuple[GrantRule, ...], sub: PayingSubscription | None) -> SourceWindow:
+def seat_window(holding: HoldingFacts, rules: tuple[GrantRule, ...], sub: SubscriptionFacts | None) -> SourceWindow:
     ends: list[tuple[datetime, str]] = []
     if holding.end is not None:
         ends.append((holding.end, holding.ended_by or "the seat was given up"))
-    paid_until = subscription_end(sub)
-    if paid_until is not None:
-        ends.append(paid_until)
+    paid = paid_until(sub)
+    if paid is not None:
+        ends.append(paid)
     end, reason = min(ends, key=lambda e: e[0]) if ends else (None, "")
     return SourceWindow(
         kind="seat",
@@ -109,7 +67,7 @@ class LicenseFacts:
     assigned_at: datetime | None
     revoked_at: datetime | None = None
     revoked_by: str = ""
-    subscription: PayingSubscription | None = None
+    subscription: SubscriptionFacts | None = None
 
 
 def license_end(lic: LicenseFacts) -> tuple[datetime, str, str] | None:
@@ -133,9 +91,9 @@ def license_end(lic: LicenseFacts) -> tuple[datetime, str, str] | None:
         )
     if lic.length.kind == FIXED and lic.length.ends is not None:
         ends.append((lic.length.ends, EXPIRED, f"its fixed end date {lic.length.ends:%Y-%m-%d} passed"))
-    paid_until = subscription_end(lic.subscription)
-    if paid_until is not None:
-        ends.append((paid_until[0], EXPIRED, paid_until[1]))
+    paid = paid_until(lic.subscription)
+    if paid is not None:
+        ends.append((paid[0], EXPIRED, paid[1]))
     return min(ends, key=lambda e: e[0]) if ends else None
 
 

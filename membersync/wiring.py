@@ -1,0 +1,87 @@
+"""The one place that wires MemberSync together. Read this file to see the whole system.
+
+    events in ──> sources (members: memberships, subscriptions, orders; orgs: seats, licenses)
+                     │ source loaders: each member's sources as windows of time
+                     v
+               the engine (sync): reconciler ──> ledger, outbox ──> sinks (the built-in enrollment table)
+
+The layers, from the bottom: `access/` (the rules as plain Python), `people/` (members and their identities),
+`catalog/` (what can be sold and what it grants), `sync/` (the engine: inbox, reconciler, ledger, outbox, sinks),
+then the sources' apps (`members/`, `orgs/`), and on top the entry points (admin, portal, commands, scenarios).
+A lower layer never imports a higher one: the engine reaches the sources only through the functions below,
+which import them when first called (so that importing this module imports no app).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from membersync.sync.sources import LoadedSources
+
+# (member pks, moment) -> each member's source windows and the derived statuses to store (sync/sources.py)
+SourceLoader = Callable[[list[int], datetime], "LoadedSources"]
+# (the leased operations of one sink, moment) -> None; raises to have them retried (sync/outbox.py)
+SinkApply = Callable[[list, datetime], None]
+# (subscription pks) -> pks of the members whose access those subscriptions pay for, besides memberships
+SubscriptionDependent = Callable[[list[int]], Iterable[int]]
+# (order, refunded at, actor, why) -> pks of the members whose access undoing the order's other purchases touches
+OrderRefundHandler = Callable[..., Iterable[int]]
+
+
+@cache
+def source_loaders() -> tuple[SourceLoader, ...]:
+    """Every kind of record that gives access: memberships, then seats and licenses."""
+    from membersync.members.sources import membership_sources
+    from membersync.orgs.sources import seat_and_license_sources
+
+    return (membership_sources, seat_and_license_sources)
+
+
+@cache
+def sinks() -> dict[str, SinkApply]:
+    """Where operations go, by name: the built-in enrollment table (the embedded LMS)."""
+    from membersync.sync.sinks import builtin_apply
+
+    return {"builtin": builtin_apply}
+
+
+@cache
+def subscription_dependents() -> tuple[SubscriptionDependent, ...]:
+    """Besides memberships, what a subscription pays for: seat pools and licenses."""
+    from membersync.orgs.selectors import members_paid_by
+
+    return (members_paid_by,)
+
+
+@cache
+def order_refund_handlers() -> tuple[OrderRefundHandler, ...]:
+    """Besides the membership it granted, what a refunded order takes back: the licenses it bought."""
+    from membersync.orgs.services.license_orders import order_licenses_revoke
+
+    return (order_licenses_revoke,)
+
+
+@cache
+def order_admin_inlines() -> tuple[type, ...]:
+    """What an order's admin page shows besides the order: the licenses it issued."""
+    from membersync.orgs.admin import OrderLicenseInline
+
+    return (OrderLicenseInline,)
+
+
+# (the kept member's row, the absorbed member's row that would collide with it, moment) -> None (people/services.py)
+MergeResolver = Callable[..., None]
+
+
+@cache
+def member_merge_resolvers() -> dict[str, MergeResolver]:
+    """When two members merge and both have a row of which a member may have one (a role in the same organization,
+    a seat of the same type there), how it is settled, by model label. Other models: people.services' default (the
+    kept member's row stays)."""
+    from membersync.orgs.merge import merge_role_keep_stronger, merge_seat_free_second
+
+    return {"orgs.orgrole": merge_role_keep_stronger, "orgs.seat": merge_seat_free_second}
