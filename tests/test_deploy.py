@@ -36,7 +36,7 @@ PRODUCTION = {
     "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     "EMAIL_HOST": "smtp.example.com",
 }
-UNSET = ["SECRET_KEY", "DEBUG", "DATABASE_URL", *PRODUCTION]
+UNSET = ["SECRET_KEY", "DEBUG", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", *PRODUCTION]
 
 
 def _env(tmp_path, **extra) -> dict[str, str]:

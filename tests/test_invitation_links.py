@@ -60,7 +60,7 @@ def test_the_link_page_posts_the_token_in_the_body_to_a_url_without_it(acme):
     action = re.search(r'<form method="post" action="([^"]+)"', html).group(1)
     assert action == reverse("portal:invitation_join") and invitation.token not in action
     assert f'name="token" value="{invitation.token}"' in html
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "strict-origin"
     assert "no-store" in page["Cache-Control"]
 
 
