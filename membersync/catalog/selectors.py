@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from membersync import memo
 from membersync.access.durations import Duration
 from membersync.access.rules import FIXED, SPECIFIC, GrantRule, Length, Schedule, Target
 from membersync.access.sources import PlanFacts
@@ -27,6 +28,7 @@ def _rule(rule: AccessRule, target_ids: dict[tuple[str, int], str]) -> GrantRule
     )
 
 
+@memo.scoped
 def template_rules() -> dict[tuple[str, int], tuple[GrantRule, ...]]:
     """Every template's grant rules, keyed by ("plan" | "seat_type" | "license_type", pk). One query each."""
     from .models import Course
@@ -53,6 +55,7 @@ def length_of(template: Plan | LicenseType) -> Length:
     return Length(template.length_kind)
 
 
+@memo.scoped
 def plan_facts_all() -> dict[int, PlanFacts]:
     rules = template_rules()
     return {
@@ -67,6 +70,7 @@ def plan_facts_all() -> dict[int, PlanFacts]:
     }
 
 
+@memo.scoped
 def group_courses() -> dict[str, set[str]]:
     """Group external id -> the external ids of the courses it gives."""
     through = Group.courses.through.objects.values_list("group__external_id", "course__external_id")

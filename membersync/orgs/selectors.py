@@ -102,18 +102,15 @@ def member_license_statuses(member: Member, now: datetime | None = None) -> dict
 def members_paid_by(subscription_pks: Iterable[int]) -> set[int]:
     """Members whose seats or licenses a change of these subscriptions may change."""
     pks = list(subscription_pks)
-    members = set(
-        SeatHolding.objects.filter(pool__subscription_id__in=pks).values_list("member_id", flat=True).distinct()
-    )
     licenses = License.objects.filter(subscription_id__in=pks)
-    members |= set(
-        LicenseAssignment.objects.filter(license__in=licenses, member__isnull=False)
-        .values_list("member_id", flat=True)
-        .distinct()
-    )
     orgs = LicenseAssignment.objects.filter(license__in=licenses, organization__isnull=False).values("organization_id")
-    members |= set(SeatHolding.objects.filter(organization_id__in=orgs).values_list("member_id", flat=True).distinct())
-    return members
+    seat_holders = SeatHolding.objects.filter(Q(pool__subscription_id__in=pks) | Q(organization_id__in=orgs))
+    license_holders = LicenseAssignment.objects.filter(license__in=licenses, member__isnull=False)
+    # One query: the holders of seats these subscriptions pay, of licenses they pay, and of seats in organizations
+    # that hold licenses they pay.
+    return set(
+        seat_holders.values_list("member_id", flat=True).union(license_holders.values_list("member_id", flat=True))
+    )
 
 
 # ---- for the portal ----

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from membersync import clock
+from membersync import clock, memo
 from membersync.access.grants import CLOSED, OPEN, PENDING, SUSPENDED, Grant, access_at, grants_from_window, next_change
 from membersync.actors import Actor
 
@@ -45,7 +45,8 @@ class ReconcileReport:
 
 def members_reconcile(*, member_ids: list[int], now: datetime, cause: Cause, dry_run: bool = False) -> ReconcileReport:
     """Bring these members' grants, ledger and enrollments in line with their sources at `now`."""
-    with transaction.atomic():
+    # Inside an event's transaction a savepoint buys nothing (a failure fails the event); a dry run needs one.
+    with transaction.atomic(savepoint=dry_run), memo.scope():
         report = _reconcile(member_ids, now, cause, dry_run)
         if dry_run:
             transaction.set_rollback(True)

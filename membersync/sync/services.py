@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 
 from django.db import IntegrityError, transaction
 
-from membersync import clock
+from membersync import clock, memo
 from membersync.actors import Actor
 from membersync.errors import ServiceError
 from membersync.results import APPLIED, DUPLICATE, Applied, ServiceResult
@@ -53,7 +53,7 @@ def event_apply(
     )
     for attempt in (1, 2):
         try:
-            return _store_and_apply(key, fields, actor, apply)
+            return _store_and_apply(key, fields, actor, apply, given_key=idempotency_key is not None)
         except IntegrityError:
             # Another transaction wrote the same record between this one's read and write (two deliveries of a
             # new subscription at the same moment). Run the event once more: it now finds and updates that record.
@@ -71,9 +71,10 @@ def event_apply(
     raise AssertionError("unreachable")
 
 
-def _store_and_apply(key: str, fields: dict, actor: Actor, apply: Callable) -> ServiceResult:
-    with transaction.atomic():
-        if Event.objects.filter(idempotency_key=key).exists():
+def _store_and_apply(key: str, fields: dict, actor: Actor, apply: Callable, *, given_key: bool) -> ServiceResult:
+    with transaction.atomic(), memo.scope():
+        # A key MemberSync made up is new by construction: only a caller's key can repeat.
+        if given_key and Event.objects.filter(idempotency_key=key).exists():
             event = Event.objects.create(
                 idempotency_key=f"{key}:duplicate:{uuid.uuid4().hex}", outcome=Event.DUPLICATE, **fields
             )

@@ -1,0 +1,41 @@
+"""One store delivery costs a small, fixed number of queries from entry to enrollment."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from membersync.actors import Actor
+from membersync.catalog import services as catalog
+from membersync.members.subscriptions import subscription_update
+from membersync.sync.worker import worker_run_until
+
+from .conftest import at
+
+STORE = Actor.connection("store")
+
+
+@pytest.fixture
+def alice_subscribed(db, set_clock):
+    catalog.course_create(external_id="intro")
+    catalog.course_create(external_id="advanced")
+    catalog.plan_create(
+        external_id="gold",
+        name="Gold",
+        length="subscription",
+        grants=[{"course": "intro"}, {"course": "advanced", "after": "7 days"}],
+    )
+    set_clock(at("2026-01-01"))
+    subscription_update(subscription={"id": "101", "member": "alice", "plan": "gold", "status": "active"}, actor=STORE)
+    worker_run_until(at("2026-01-20"))
+
+
+def test_an_on_hold_update_reads_the_catalog_once_and_stays_within_its_query_budget(alice_subscribed):
+    """From the delivery to the operation for the LMS: 44 queries before the catalog was read once per event and
+    a subscription's dependents in one query; 35 now. The budget keeps it from creeping back."""
+    with CaptureQueriesContext(connection) as queries:
+        subscription_update(
+            subscription={"id": "101", "member": "alice", "plan": "gold", "status": "on-hold"}, actor=STORE
+        )
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert sum('FROM "catalog_accessrule"' in sql for sql in statements) == 1
+    assert len(statements) <= 35, "\n".join(statements)
