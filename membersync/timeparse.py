@@ -1,8 +1,8 @@
 """Reading a moment typed by a person (`explain --at`) or written in a scenario file (`at:`): an ISO 8601 date or
-date-time, within the years MemberSync can compute with.
+date-time, within the dates the admin and the portal accept (membersync/datebounds.py).
 
 A date means 00:00 in the given time zone (UTC by default); a date-time without `Z` or an offset is in that time
-zone too. Years outside MIN_YEAR..MAX_YEAR are refused: schedules add durations to these moments, and a moment near
+zone too. Days outside EARLIEST..LATEST are refused: schedules add durations to these moments, and a moment near
 the ends of Python's calendar (0001-01-01, 9999-12-31) would overflow instead of meaning anything.
 """
 
@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, tzinfo
 
-MIN_YEAR = 1900
-MAX_YEAR = 2999
+from membersync.datebounds import EARLIEST, LATEST, RANGE
 
 
 class MomentError(ValueError):
@@ -36,8 +35,8 @@ def parse_moment(value: object, tz: tzinfo | None = None) -> datetime:
                 moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             raise MomentError(f"{value!r} is not an ISO 8601 date or date-time") from None
-    if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise MomentError(f"{_show(value)} is out of range: MemberSync takes years {MIN_YEAR} to {MAX_YEAR}")
+    if not EARLIEST <= moment.date() <= LATEST:
+        raise MomentError(f"{_show(value)} is out of range: MemberSync takes dates {RANGE}")
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 

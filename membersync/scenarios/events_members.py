@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from membersync.catalog.selectors import group_courses
 from membersync.members import services
 from membersync.members.selectors import membership_states
 from membersync.people.models import Member
-from membersync.sync.models import Enrollment
-from membersync.sync.selectors import member_courses, member_groups
+from membersync.sync.selectors import member_access_from, member_courses, member_groups
 
 from .parsing import ScenarioError, ident, mapping_fields, parse_moment
 from .registry import Context, event, member_check
@@ -101,19 +99,6 @@ def check_groups(member: Member | None, expected, ctx: Context):
     return [("groups", _ids(expected, "groups"), found)]
 
 
-def _access_from(member: Member, course: str) -> datetime | None:
-    """The enrollment start the built-in LMS holds for the course: its own active enrollment's, or else the earliest
-    of the active group enrollments that include it. None when she is not enrolled (a suspended enrollment does not
-    let her in)."""
-    rows = Enrollment.objects.filter(member=member, status=Enrollment.ACTIVE)
-    direct = rows.filter(target_kind="course", target_id=course).values_list("access_from", flat=True).first()
-    if direct is not None:
-        return direct
-    groups = [g for g, courses in group_courses().items() if course in courses]
-    starts = rows.filter(target_kind="group", target_id__in=groups).values_list("access_from", flat=True)
-    return min(starts, default=None)
-
-
 def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -125,7 +110,7 @@ def check_access_from(member: Member | None, expected, ctx: Context):
         raise ScenarioError("access_from: expects a mapping of course id to a date, a date-time or none")
     pairs = []
     for course, value in expected.items():
-        found = _access_from(member, str(course)) if member else None
+        found = member_access_from(member, str(course)) if member else None
         what = f"access_from {course}"
         if value is None or value == "none":
             pairs.append((what, "none", _utc(found) if found else "none"))

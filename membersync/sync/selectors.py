@@ -118,3 +118,23 @@ def target_states(*, member_ids: Iterable[int], states: Iterable[str]) -> list[t
         .values_list("member_id", "target_kind", "target_id", "state")
         .distinct()
     )
+
+
+def member_access_from(member: Member, course_id: str) -> datetime | None:
+    """The enrollment start the built-in LMS holds for the course (LearnDash's course_<id>_access_from): that of
+    her active enrollment in the course, or else the earliest of her active enrollments in groups that give it.
+    None when she is not enrolled (a suspended enrollment does not let her in)."""
+    rows = Enrollment.objects.filter(member=member, status=Enrollment.ACTIVE)
+    direct = rows.filter(target_kind="course", target_id=course_id).values_list("access_from", flat=True).first()
+    if direct is not None:
+        return direct
+    groups = [group for group, courses in group_courses().items() if course_id in courses]
+    starts = rows.filter(target_kind="group", target_id__in=groups).values_list("access_from", flat=True)
+    return min(starts, default=None)
+
+
+def inbox_is_empty() -> bool:
+    """No event was ever received (scenarios run on a fresh database and check it)."""
+    from .models import Event
+
+    return not Event.objects.exists()
