@@ -66,17 +66,20 @@ def acme_load(ctx: DemoContext) -> None:
         )
         ctx.count("licenses")
     if not get_user_model().objects.filter(username=MANAGER_EMAIL).exists():
-        invitation = Invitation.objects.filter(
-            organization__external_id=ORG_ID, email=MANAGER_EMAIL, status=Invitation.PENDING
-        ).first() or orgs.invitation_create(
-            org_id=ORG_ID,
-            email=MANAGER_EMAIL,
-            role="manager",
-            first_name="Mona",
-            last_name="Manager",
-            actor=actor,
-            source="admin",
-        ).value
+        invitation = (
+            Invitation.objects.filter(
+                organization__external_id=ORG_ID, email=MANAGER_EMAIL, status=Invitation.PENDING
+            ).first()
+            or orgs.invitation_create(
+                org_id=ORG_ID,
+                email=MANAGER_EMAIL,
+                role="manager",
+                first_name="Mona",
+                last_name="Manager",
+                actor=actor,
+                source="admin",
+            ).value
+        )
         if not hasattr(invitation, "token"):  # a pending one from an earlier run: the database keeps only a hash
             invitation.token = secrets.token_urlsafe(32)
             invitation.save(update_fields=["token_hash"])
