@@ -10,6 +10,7 @@ from django.db import transaction
 from membersync.access.durations import Duration, DurationError
 from membersync.access.rules import FIXED, SPECIFIC, SUBSCRIPTION, TARGET_KINDS, UNLIMITED
 from membersync.errors import ServiceError
+from membersync.lookups import by_external_id
 
 from .models import AccessRule, Course, Group, LicenseType, Plan, SeatType
 
@@ -141,14 +142,8 @@ def rules_create(grants: list[dict], *, field: str, **template) -> list[AccessRu
 
 
 def _course(external_id: Any, *, field: str) -> Course:
-    course = Course.objects.filter(external_id=str(external_id)).first()
-    if course is None:
-        raise ServiceError("not_found", f"no course with id {external_id!r}", field=field)
-    return course
+    return by_external_id(Course, external_id, what="course", field=field)
 
 
 def _group(external_id: Any, *, field: str) -> Group:
-    group = Group.objects.filter(external_id=str(external_id)).first()
-    if group is None:
-        raise ServiceError("not_found", f"no group with id {external_id!r}", field=field)
-    return group
+    return by_external_id(Group, external_id, what="group", field=field)

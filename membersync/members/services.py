@@ -13,6 +13,7 @@ from membersync.access.statuses import ACTIVE, CANCELLED, COMPLIMENTARY, DELAYED
 from membersync.actors import Actor
 from membersync.catalog.models import LicenseType, Plan
 from membersync.errors import ServiceError
+from membersync.lookups import by_external_id
 from membersync.people.models import Member
 from membersync.people.services import member_find
 from membersync.results import Applied, ServiceResult
@@ -37,10 +38,7 @@ def member_get_or_create(*, external_id: str, email: str = "", name: str = "") -
 
 
 def plan_get(external_id: str, *, field: str = "plan") -> Plan:
-    plan = Plan.objects.filter(external_id=str(external_id)).first()
-    if plan is None:
-        raise ServiceError("not_found", f"no plan with id {external_id!r}", field=field)
-    return plan
+    return by_external_id(Plan, external_id, what="plan", field=field)
 
 
 def order_record(

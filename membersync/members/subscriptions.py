@@ -35,6 +35,7 @@ from membersync.actors import Actor
 from membersync.catalog.models import Plan
 from membersync.catalog.selectors import plan_facts_all
 from membersync.errors import ServiceError
+from membersync.lookups import by_external_id
 from membersync.results import ServiceResult
 from membersync.sync.models import Event
 from membersync.sync.services import event_apply
@@ -212,9 +213,7 @@ def subscription_delete(
     status `trash`, as the record of what it was."""
 
     def apply(event: Event) -> list[int]:
-        sub = Subscription.objects.select_for_update().filter(external_id=str(subscription_id)).first()
-        if sub is None:
-            raise ServiceError("not_found", f"no subscription with id {subscription_id!r}", field="id")
+        sub = by_external_id(Subscription.objects.select_for_update(), subscription_id, what="subscription", field="id")
         return sorted(_trash(sub, event))
 
     return event_apply(
@@ -236,9 +235,8 @@ def membership_link(
     def apply(event: Event) -> list[int]:
         now = event.occurred_at
         membership = membership_find(member_id=member_id, plan_id=plan_id)
-        sub = Subscription.objects.select_for_update().filter(external_id=str(subscription_id)).first()
-        if sub is None:
-            raise ServiceError("not_found", f"no subscription with id {subscription_id!r}", field="subscription")
+        locked = Subscription.objects.select_for_update()
+        sub = by_external_id(locked, subscription_id, what="subscription", field="subscription")
         if membership.subscription_id == sub.pk:
             return []
         if sub.status in SUBSCRIPTION_ENDED or sub.status == "expired":

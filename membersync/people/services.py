@@ -71,12 +71,14 @@ def member_find(*, external_id: str = "", email: str = "") -> MemberFound | None
         )
         if alias is not None:
             return MemberFound(alias.member, BY_MERGED_ID, alias)
+    member = _member_by_email(email)
+    return MemberFound(member, BY_EMAIL) if member is not None else None
+
+
+def _member_by_email(email: str) -> Member | None:
+    """The oldest member with this address, normalized; None for an empty one."""
     normalized = email_normalize(email)
-    if normalized:
-        member = Member.objects.filter(email_normalized=normalized).order_by("pk").first()
-        if member is not None:
-            return MemberFound(member, BY_EMAIL)
-    return None
+    return Member.objects.filter(email_normalized=normalized).order_by("pk").first() if normalized else None
 
 
 def member_for_identity(
@@ -103,8 +105,7 @@ def member_for_identity(
             if email_normalize(email) and email_normalize(email) != email_normalize(identity.email):
                 changed = identity_email_change(identity=identity, email=email).changed
             return MemberFound(identity.member, BY_IDENTITY, identity, email_changed=changed)
-        normalized = email_normalize(email)
-        member = Member.objects.filter(email_normalized=normalized).order_by("pk").first() if normalized else None
+        member = _member_by_email(email)
         how = BY_EMAIL
         if member is None:
             member, created = Member.objects.get_or_create(

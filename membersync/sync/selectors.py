@@ -112,9 +112,10 @@ def member_ledger(*, member: Member) -> list[LedgerEntry]:
 
 
 def target_states(*, member_ids: Iterable[int], states: Iterable[str]) -> list[tuple[int, str, str, str]]:
-    """(member pk, target kind, target id, grant state) for each grant of these members in one of `states`."""
+    """(member pk, target kind, target id, grant state) for each grant of these members in one of `states`.
+    `member_ids` may be a queryset of pks: it then runs as a subquery, in the same statement."""
     return list(
-        GrantRecord.objects.filter(member_id__in=list(member_ids), state__in=tuple(states))
+        GrantRecord.objects.filter(member_id__in=member_ids, state__in=tuple(states))
         .values_list("member_id", "target_kind", "target_id", "state")
         .distinct()
     )

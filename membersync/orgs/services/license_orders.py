@@ -7,6 +7,7 @@ import hashlib
 from membersync.actors import Actor
 from membersync.catalog.models import LicenseType
 from membersync.errors import ServiceError
+from membersync.lookups import by_external_id
 from membersync.members.models import Order
 from membersync.members.services import order_record, plan_get
 from membersync.results import ServiceResult
@@ -49,9 +50,7 @@ def order_complete_licenses(
         now = event.occurred_at
         permissions.require_site_admin(actor, "complete orders")
         count = quantity_check(quantity, limit=MAX_LICENSES_PER_EVENT, field="order.quantity")
-        license_type = LicenseType.objects.filter(external_id=str(type_id)).first()
-        if license_type is None:
-            raise ServiceError("not_found", f"no license type with id {type_id!r}", field="order.license_type")
+        license_type = by_external_id(LicenseType, type_id, what="license type", field="order.license_type")
         org = org_find(org_id, field="order.org") if org_id is not None else None
         plan = plan_get(plan_id, field="order.plan") if plan_id is not None else None
         if not str(order_id).strip():

@@ -7,6 +7,7 @@ import uuid
 from membersync.actors import Actor
 from membersync.catalog.models import LicenseType
 from membersync.errors import ServiceError
+from membersync.lookups import by_external_id
 from membersync.members.models import Order, Subscription
 from membersync.members.services import member_get_or_create
 from membersync.people.models import Member
@@ -132,9 +133,7 @@ def license_issue(
             raise ServiceError(
                 "invalid_value", "owner_org is for licenses issued unassigned", field="license.owner_org"
             )
-        license_type = LicenseType.objects.filter(external_id=str(type_id)).first()
-        if license_type is None:
-            raise ServiceError("not_found", f"no license type with id {type_id!r}", field="license.type")
+        license_type = by_external_id(LicenseType, type_id, what="license type", field="license.type")
         sub = subscription_find(subscription_id, field="license.subscription") if subscription_id is not None else None
         member = member_get_or_create(external_id=str(to_member_id)) if to_member_id is not None else None
         org = None

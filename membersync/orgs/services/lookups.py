@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from membersync.catalog.models import SeatType
 from membersync.errors import ServiceError
+from membersync.lookups import by_external_id
 from membersync.members.models import Subscription
 from membersync.people.models import Member
 
@@ -28,41 +29,26 @@ CLAIM_ATTEMPTS = 20
 
 
 def org_find(org_id: str, *, field: str = "org") -> Organization:
-    org = Organization.objects.filter(external_id=str(org_id)).first()
-    if org is None:
-        raise ServiceError("not_found", f"no organization with id {org_id!r}", field=field)
-    return org
+    return by_external_id(Organization, org_id, what="organization", field=field)
 
 
 def member_find(member_id: str, *, field: str = "member") -> Member:
-    member = Member.objects.filter(external_id=str(member_id)).first()
-    if member is None:
-        raise ServiceError("not_found", f"no person with id {member_id!r}", field=field)
-    return member
+    return by_external_id(Member, member_id, what="person", field=field)
 
 
 def seat_type_find(seat_type_id: str, *, field: str = "seat_type") -> SeatType:
-    seat_type = SeatType.objects.filter(external_id=str(seat_type_id)).first()
-    if seat_type is None:
-        raise ServiceError("not_found", f"no seat type with id {seat_type_id!r}", field=field)
-    return seat_type
+    return by_external_id(SeatType, seat_type_id, what="seat type", field=field)
 
 
 def subscription_find(subscription_id: str, *, field: str = "subscription") -> Subscription:
-    sub = Subscription.objects.filter(external_id=str(subscription_id)).first()
-    if sub is None:
-        raise ServiceError("not_found", f"no subscription with id {subscription_id!r}", field=field)
-    return sub
+    return by_external_id(Subscription, subscription_id, what="subscription", field=field)
 
 
 def license_find(license_id: str, *, field: str = "id", lock: bool = False) -> License:
     query = License.objects.select_related("license_type", "organization")
     if lock:
         query = query.select_for_update(of=("self",))
-    lic = query.filter(external_id=str(license_id)).first()
-    if lic is None:
-        raise ServiceError("not_found", f"no license with id {license_id!r}", field=field)
-    return lic
+    return by_external_id(query, license_id, what="license", field=field)
 
 
 def role_find(org: Organization, member: Member) -> OrgRole | None:
