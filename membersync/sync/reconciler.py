@@ -15,22 +15,13 @@ from datetime import datetime
 
 from django.db import transaction
 
-from membersync import clock, memo
-from membersync.access.grants import CLOSED, OPEN, PENDING, SUSPENDED, Grant, access_at, grants_from_window, next_change
-from membersync.actors import Actor
+from membersync import memo
+from membersync.access.grants import OPEN, SUSPENDED, Grant, access_at, grants_from_window, next_change
 
 from .bulk import rows_delete, rows_insert, rows_update
+from .ledger import LEDGER_COLUMNS, Cause, ledger_transition, ledger_vanished_entry
 from .models import Enrollment, GrantRecord, LedgerEntry, MemberAccess, Operation
 from .sources import load_sources
-
-
-@dataclass(frozen=True)
-class Cause:
-    """Why the reconciler ran: what the ledger records as cause and actor."""
-
-    description: str
-    actor: Actor
-    event_id: int | None = None
 
 
 @dataclass
@@ -89,15 +80,15 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
                         grant.closes,
                     )
                 )
-                ledger.extend(_transition(member_id, grant, None, state, now, cause))
+                ledger.extend(ledger_transition(member_id, grant, None, state, now, cause))
             elif record[1:4] != (state, grant.opens, grant.closes):
-                ledger.extend(_transition(member_id, grant, record[1], state, now, cause))
+                ledger.extend(ledger_transition(member_id, grant, record[1], state, now, cause))
                 changed_records.append((state, grant.opens, grant.closes, record[0]))
         for key, record in member_records.items():
             if key not in seen:
                 vanished_records.append(record[0])
                 if record[1] in (OPEN, SUSPENDED):
-                    ledger.append(_vanished_entry(member_id, key, record, now, cause))
+                    ledger.append(ledger_vanished_entry(member_id, key, record, now, cause))
 
         desired = _desired_enrollments(grants, now)
         changes = _enrollment_changes(desired, projected.get(member_id, {}))
@@ -150,21 +141,6 @@ RECORD_COLUMNS = [
     "state",
     "opens_at",
     "closes_at",
-]
-LEDGER_COLUMNS = [
-    "member_id",
-    "at",
-    "recorded_at",
-    "action",
-    "grant_key",
-    "target_kind",
-    "target_id",
-    "source_kind",
-    "source_id",
-    "reason",
-    "cause",
-    "actor",
-    "event_id",
 ]
 OPERATION_COLUMNS = [
     "member_id",
@@ -265,80 +241,3 @@ def _enrollment_changes(desired: dict, actual: dict) -> list[dict]:
             change["access_from"] = access_from.isoformat()
         changes.append(change)
     return changes
-
-
-def _since(grant: Grant, state: str, now: datetime) -> datetime:
-    """When the grant entered its current state."""
-    if state == CLOSED and grant.closes is not None:
-        return grant.closes
-    if state == SUSPENDED:
-        return max(p.start for p in grant.suspensions if p.contains(now))
-    if state == OPEN:
-        resumed = [p.end for p in grant.suspensions if p.end is not None and p.end <= now]
-        return max([grant.opens, *resumed]) if grant.opens else now
-    return now
-
-
-def _transition(member_id: int, grant: Grant, before: str | None, after: str, now: datetime, cause: Cause):
-    """The ledger entries for a grant moving from `before` to `after` (before None: first seen)."""
-    if before == after:
-        # Same state, but its window moved (a pause pushed a drip or an end back): record the new schedule.
-        if after == PENDING and grant.opens is not None:
-            yield _entry(member_id, grant, LedgerEntry.SCHEDULED, now, f"now opens {grant.opens:%Y-%m-%d %H:%M}", cause)
-        return
-    at = _since(grant, after, now)
-    if after == PENDING:
-        when = f"opens {grant.opens:%Y-%m-%d %H:%M}" if grant.opens else "opens after the pause ends"
-        yield _entry(member_id, grant, LedgerEntry.SCHEDULED, now, f"{grant.why}; {when}", cause)
-    elif after == OPEN:
-        action = LedgerEntry.RESUMED if before == SUSPENDED else LedgerEntry.OPENED
-        yield _entry(member_id, grant, action, at, grant.why, cause)
-    elif after == SUSPENDED:
-        if before in (None, PENDING):
-            yield _entry(member_id, grant, LedgerEntry.OPENED, grant.opens or at, grant.why, cause)
-        pause = next(p for p in grant.suspensions if p.contains(now))
-        yield _entry(member_id, grant, LedgerEntry.SUSPENDED, at, pause.reason or "its source was paused", cause)
-    elif after == CLOSED:
-        opened_unseen = before in (None, PENDING) and grant.opens is not None and grant.opens < at
-        if opened_unseen:
-            yield _entry(member_id, grant, LedgerEntry.OPENED, grant.opens, grant.why, cause)
-        if opened_unseen or before in (OPEN, SUSPENDED):
-            yield _entry(member_id, grant, LedgerEntry.CLOSED, at, grant.close_reason or "its source ended", cause)
-
-
-def _vanished_entry(member_id: int, key: str, record: tuple, now: datetime, cause: Cause) -> tuple:
-    source_kind, source_id, _ = key.split(":", 2)
-    return (
-        member_id,
-        now,
-        clock.now(),
-        LedgerEntry.CLOSED,
-        key,
-        record[4],
-        record[5],
-        source_kind,
-        source_id,
-        "its source was deleted",
-        cause.description[:200],
-        str(cause.actor)[:200],
-        cause.event_id,
-    )
-
-
-def _entry(member_id: int, grant: Grant, action: str, at: datetime, reason: str, cause: Cause) -> tuple:
-    """A ledger row, in LEDGER_COLUMNS order."""
-    return (
-        member_id,
-        at,
-        clock.now(),
-        action,
-        grant.key,
-        grant.target.kind,
-        grant.target.id,
-        grant.source_kind,
-        grant.source_id,
-        reason[:400],
-        cause.description[:200],
-        str(cause.actor)[:200],
-        cause.event_id,
-    )
