@@ -20,12 +20,11 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from membersync.sync.sinks import Sink
     from membersync.sync.sources import LoadedSources
 
 # (member pks, moment) -> each member's source windows and the derived statuses to store (sync/sources.py)
 SourceLoader = Callable[[list[int], datetime], "LoadedSources"]
-# (the leased operations of one sink, moment) -> None; raises to have them retried (sync/outbox.py)
-SinkApply = Callable[[list, datetime], None]
 # (subscription pks) -> pks of the members whose access those subscriptions pay for, besides memberships
 SubscriptionDependent = Callable[[list[int]], Iterable[int]]
 # (order, refunded at, actor, why) -> pks of the members whose access undoing the order's other purchases touches
@@ -42,11 +41,11 @@ def source_loaders() -> tuple[SourceLoader, ...]:
 
 
 @cache
-def sinks() -> dict[str, SinkApply]:
+def sinks() -> dict[str, Sink]:
     """Where operations go, by name: the built-in enrollment table (the embedded LMS)."""
-    from membersync.sync.sinks import builtin_apply
+    from membersync.sync.sinks import builtin_sink
 
-    return {"builtin": builtin_apply}
+    return {"builtin": builtin_sink()}
 
 
 @cache

@@ -38,4 +38,5 @@ def test_an_on_hold_update_reads_the_catalog_once_and_stays_within_its_query_bud
         )
     statements = [q["sql"] for q in queries.captured_queries]
     assert sum('FROM "catalog_accessrule"' in sql for sql in statements) == 1
-    assert len(statements) <= 35, "\n".join(statements)
+    member_lock = 1 if connection.features.has_select_for_update else 0  # PostgreSQL: reconciles take turns
+    assert len(statements) <= 35 + member_lock, "\n".join(statements)

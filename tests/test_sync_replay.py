@@ -111,6 +111,31 @@ def test_a_duplicate_delivery_is_recorded_and_applied_once(set_clock):
 
 
 @pytest.mark.django_db
+def test_the_same_delivery_id_with_other_content_is_a_new_delivery_and_applied(set_clock):
+    """A store's delivery id can repeat (a webhook id reused, a counter reset): the key and the content together
+    name one delivery."""
+    set_clock(BASE)
+    _catalog()
+    first = services.order_complete(
+        order_id="9", member_id="bob", plan_id="weekly", actor=Actor.system("test"), idempotency_key="d-1"
+    )
+    other = services.order_complete(
+        order_id="10", member_id="bob", plan_id="bootcamp", actor=Actor.system("test"), idempotency_key="d-1"
+    )
+    again = services.order_complete(
+        order_id="10", member_id="bob", plan_id="bootcamp", actor=Actor.system("test"), idempotency_key="d-1"
+    )
+    assert (first.duplicate, other.duplicate, again.duplicate) == (False, False, True)
+    plans = Member.objects.get(external_id="bob").memberships.values_list("plan__external_id", flat=True)
+    assert sorted(plans) == ["bootcamp", "weekly"]
+    assert list(Event.objects.order_by("pk").values_list("outcome", flat=True)) == [
+        Event.APPLIED,
+        Event.APPLIED,
+        Event.DUPLICATE,
+    ]
+
+
+@pytest.mark.django_db
 def test_a_refused_event_changes_nothing_and_is_recorded(set_clock):
     set_clock(BASE)
     _catalog()

@@ -122,12 +122,23 @@ def _old_site(apps) -> dict:
         created_at=START,
         done_at=START,
     )
+    # An operation still in the outbox, made when operations held only their changes.
+    Operation.objects.create(
+        member=alice,
+        changes=[{"action": "enroll", "target_kind": "course", "target_id": "c102", "access_from": START.isoformat()}],
+        idempotency_key="op-2",
+        status="pending",
+        next_attempt_at=START,
+        created_at=START,
+    )
     MemberAccess.objects.create(member=alice, computed_at=START)
     return {"alice": alice.pk, "bob": bob.pk, "seat": seat.pk, "event": event.pk}
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_database_from_before_the_people_app_upgrades_and_keeps_access_ledger_outbox_sources_and_identity():
+def test_a_database_from_before_the_people_app_upgrades_and_keeps_access_ledger_outbox_sources_and_identity(
+    set_clock,
+):
     from membersync.members.models import Membership, Order
     from membersync.orgs.models import OrgRole, Seat, SeatHolding
     from membersync.people.models import Identity, Member
@@ -156,17 +167,26 @@ def test_a_database_from_before_the_people_app_upgrades_and_keeps_access_ledger_
         ]
         entry = LedgerEntry.objects.get(member=alice)
         assert (entry.action, entry.target_id, entry.event_id) == ("opened", "c101", old["event"])
-        assert Operation.objects.get(member=alice).status == "done"
+        assert Operation.objects.get(member=alice, idempotency_key="op-1").status == "done"
+        # The unfinished operation states the whole state it was made to leave: her enrollment, plus its change.
+        unfinished = Operation.objects.get(member=alice, idempotency_key="op-2")
+        assert [(row["target_id"], row["status"]) for row in unfinished.wanted] == [
+            ("c101", "active"),
+            ("c102", "active"),
+        ]
         assert MemberAccess.objects.get(member=alice).computed_at == START
         # identities: the table is there, empty, and a member's own id is what it was
         assert not Identity.objects.exists()
 
-        # Today's reconciler, run on the upgraded data, keeps her access and its start.
+        # Today's reconciler, run on the upgraded data, keeps her access and its start; the old unfinished
+        # operation is superseded by the one it makes, never applied after it.
+        set_clock(LATER)
         members_reconcile(member_ids=[alice.pk, bob.pk], now=LATER, cause=Cause("upgrade check", "test"))
         worker_tick(now=LATER)
         assert list(Enrollment.objects.filter(member=alice).values_list("target_id", "access_from")) == [
             ("c101", START)
         ]
         assert LedgerEntry.objects.filter(member=alice).first() == entry
+        assert Operation.objects.get(pk=unfinished.pk).status == "superseded"
     finally:
         _migrate_to_latest()

@@ -17,7 +17,7 @@ class Event(models.Model):
     STALE = "stale"
     REFUSED = "refused"
 
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    idempotency_key = models.CharField(max_length=200)
     kind = models.CharField(max_length=64)  # "order.complete", "membership.pause", "subscription.update", ...
     source = models.CharField(max_length=32)  # admin | webhook | api | scenario | portal | cli
     actor = models.CharField(max_length=200)
@@ -30,6 +30,11 @@ class Event(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["kind", "occurred_at"])]
+        constraints = [
+            # A store's delivery id can repeat with other content: the key and the content together are one
+            # delivery, applied once.
+            models.UniqueConstraint(fields=["idempotency_key", "content_hash"], name="event_unique_delivery")
+        ]
 
     def __str__(self):
         return f"{self.kind} by {self.actor} at {self.occurred_at:%Y-%m-%d %H:%M}"
@@ -123,21 +128,28 @@ class LedgerEntry(models.Model):
 class Operation(models.Model):
     """The outbox: an operation for a sink, leased by a worker, retried with backoff until done or dead.
 
-    `changes` is a list of {"action": enroll|suspend|resume|unenroll, "target_kind", "target_id",
-    "access_from"}: each is a statement of the state wanted, so applying it twice changes nothing.
+    `wanted` is the member's whole wanted state for the sink once this operation applies: a list of
+    {"target_kind", "target_id", "status": active|suspended, "access_from", "suspended_since"}. A sink makes its
+    state equal to it, so applying it twice changes nothing, and a newer operation of the same member and sink
+    makes an older one pointless: the older is marked superseded, never applied after it. `changes` says what
+    this operation changes compared with the one before it ({"action": enroll|suspend|resume|unenroll, ...}),
+    for people reading the outbox.
     """
 
     PENDING = "pending"
     DONE = "done"
+    SUPERSEDED = "superseded"
     DEAD = "dead"
 
     sink = models.CharField(max_length=32, default="builtin")
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="operations")
+    wanted = models.JSONField(default=list)
     changes = models.JSONField()
-    # The fingerprint of the member's enrollments once this operation (and those before it) is applied.
+    # The fingerprint of the member's enrollments once this operation is applied.
     result_digest = models.CharField(max_length=32, blank=True)
     idempotency_key = models.CharField(max_length=200, unique=True)
     status = models.CharField(max_length=16, default=PENDING)
+    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     leased_until = models.DateTimeField(null=True, blank=True)
@@ -147,4 +159,7 @@ class Operation(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["member", "sink", "status"], name="operation_member_sink"),
+        ]

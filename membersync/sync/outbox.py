@@ -1,26 +1,39 @@
 """The durable outbox: workers lease due operations, hand them to their sink, and record the outcome.
 
-A lease is a time-limited claim written in the same transaction that selected the rows (FOR UPDATE SKIP LOCKED
-on PostgreSQL; SQLite's IMMEDIATE transactions serialise writers), so two workers never take the same
-operation, and one killed mid-way leaves only a lease that expires and lets another worker retry.
-Operations state the result wanted, so a retry after a half-finished attempt changes nothing twice.
+Order, per member and sink. Every operation states the member's whole wanted state for its sink, so only the
+latest one matters:
+- a worker leases only a member's latest pending operation for a sink, and only while no older one of hers is
+  leased by another worker whose lease is still running (that worker may be applying it right now);
+- leasing it marks her older pending operations superseded: they are never applied after it;
+- a worker records its result only if it still holds the lease when it is done. A transactional sink's writes
+  commit in that same transaction, so a late worker's writes roll back; a remote sink's result is discarded
+  (its calls are idempotent, and its timeout ends a call well inside the lease, sync/checks.py).
+
+A lease is a time-limited claim written in the transaction that selected the rows (FOR UPDATE SKIP LOCKED on
+PostgreSQL; SQLite's IMMEDIATE transactions serialise writers), so two workers never take the same operation,
+and one killed mid-way leaves only a lease that expires and lets another worker take over.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 
-from membersync import wiring
+from membersync import clock, wiring
 
 from .models import Operation
+from .sinks import Sink
 
 log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """The worker's lease ran out before it finished: another worker may have taken over."""
 
 
 def backoff(attempts: int) -> timedelta:
@@ -28,82 +41,127 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(10 * 2 ** (attempts - 1), 3600))
 
 
+def _same_member_and_sink() -> dict:
+    return {"member_id": OuterRef("member_id"), "sink": OuterRef("sink"), "status": Operation.PENDING}
+
+
 def operations_lease(*, sink: str, worker: str, now: datetime, limit: int) -> list[Operation]:
-    """Claim up to `limit` due operations for `worker`, oldest first, in one statement: UPDATE ... RETURNING
-    over a SELECT that skips rows another worker is claiming (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+    """Claim up to `limit` due operations of `sink` for `worker`, oldest first, each the latest of its member,
+    and mark the older pending operations of those members superseded."""
+    pending = Operation.objects.filter(**_same_member_and_sink())
     due = (
         Operation.objects.select_for_update(skip_locked=True)
         .filter(sink=sink, status=Operation.PENDING, next_attempt_at__lte=now)
         .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+        .exclude(Exists(pending.filter(pk__gt=OuterRef("pk"))))
+        .exclude(Exists(pending.filter(pk__lt=OuterRef("pk"), leased_until__gt=now)))
         .order_by("pk")
         .values("pk")[:limit]
     )
     table = connection.ops.quote_name(Operation._meta.db_table)
     lease_until = connection.ops.adapt_datetimefield_value(now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS))
-    changes_field = Operation._meta.get_field("changes")
+    wanted_field = Operation._meta.get_field("wanted")
     with transaction.atomic(), connection.cursor() as cursor:
         due_sql, due_params = due.query.sql_with_params()  # FOR UPDATE compiles only inside a transaction
         cursor.execute(
             f"UPDATE {table} SET leased_until = %s, leased_by = %s WHERE id IN ({due_sql}) "
-            "RETURNING id, member_id, sink, changes, result_digest, attempts",
+            "RETURNING id, member_id, sink, wanted, result_digest, attempts",
             [lease_until, worker, *due_params],
         )
         rows = cursor.fetchall()
-    leased = [
-        Operation(
-            pk=pk,
-            member_id=member_id,
-            sink=sink_name,
-            changes=changes_field.from_db_value(changes, None, connection),
-            result_digest=digest,
-            attempts=attempts,
-            leased_by=worker,
-        )
-        for pk, member_id, sink_name, changes, digest, attempts in rows
-    ]
+        leased = [
+            Operation(
+                pk=pk,
+                member_id=member_id,
+                sink=sink_name,
+                wanted=wanted_field.from_db_value(wanted, None, connection),
+                result_digest=digest,
+                attempts=attempts,
+                leased_by=worker,
+            )
+            for pk, member_id, sink_name, wanted, digest, attempts in rows
+        ]
+        if leased:
+            _supersede_older(sink, leased, now)
     return sorted(leased, key=lambda op: op.pk)
+
+
+def _supersede_older(sink: str, leased: list[Operation], now: datetime) -> None:
+    """Mark superseded every pending operation older than a just-leased one of the same member and sink."""
+    newer = Subquery(
+        Operation.objects.filter(pk__in=[op.pk for op in leased], member_id=OuterRef("member_id"), sink=sink).values(
+            "pk"
+        )[:1]
+    )
+    Operation.objects.filter(
+        sink=sink, status=Operation.PENDING, member_id__in=[op.member_id for op in leased], pk__lt=newer
+    ).update(status=Operation.SUPERSEDED, superseded_by=newer, done_at=now, leased_until=None)
 
 
 def operations_run(*, worker: str, now: datetime, limit: int = 500) -> int:
     """Lease and carry out due operations; returns how many were done."""
     done = 0
-    for sink_name, apply in wiring.sinks().items():
-        leased = operations_lease(sink=sink_name, worker=worker, now=now, limit=limit)
+    for sink in wiring.sinks().values():
+        leased = operations_lease(sink=sink.name, worker=worker, now=now, limit=min(limit, sink.batch_limit))
         if leased:
-            done += _apply_batch(leased, apply, worker, now)
+            done += operations_apply(leased, sink=sink, worker=worker, now=now)
     return done
 
 
-def _apply_batch(leased: list[Operation], apply: Callable[[list[Operation], datetime], None], worker: str, now):
+def operations_apply(leased: list[Operation], *, sink: Sink, worker: str, now: datetime) -> int:
+    """Hand leased operations to their sink, the whole batch at once and, if that fails, one by one, so one
+    bad operation holds back no other. Returns how many were done."""
     try:
-        with transaction.atomic():
-            apply(leased, now)
-            _mark_done([op.pk for op in leased], worker, now)
+        _apply_and_mark_done(leased, sink, worker, now)
         return len(leased)
+    except LeaseLost:
+        log.warning("worker %s lost its lease on %d operations; its result is discarded", worker, len(leased))
+        return 0
     except Exception:
         log.exception("batch of %d operations failed; retrying them one by one", len(leased))
     done = 0
     for op in leased:
         try:
-            with transaction.atomic():
-                apply([op], now)
-                _mark_done([op.pk], worker, now)
+            _apply_and_mark_done([op], sink, worker, now)
             done += 1
+        except LeaseLost:
+            log.warning("worker %s lost its lease on operation %d; its result is discarded", worker, op.pk)
         except Exception as error:  # a sink's failure is recorded on the operation, never lost
-            _mark_failed(op, error, now)
+            _mark_failed(op, error, worker, now)
     return done
 
 
-def _mark_done(ids: list[int], worker: str, now: datetime) -> None:
-    Operation.objects.filter(pk__in=ids, leased_by=worker).update(
-        status=Operation.DONE, done_at=now, leased_until=None, attempts=F("attempts") + 1
+def _apply_and_mark_done(operations: list[Operation], sink: Sink, worker: str, now: datetime) -> None:
+    if sink.transactional:
+        with transaction.atomic():
+            sink.apply(operations, now)
+            _mark_done(operations, worker, now)
+    else:
+        sink.apply(operations, now)  # HTTP: never inside a database transaction
+        with transaction.atomic():
+            _mark_done(operations, worker, now)
+
+
+def _still_leased(ids: list[int], worker: str):
+    """The operations among `ids` this worker still holds: pending, leased by it, and the lease running now."""
+    return Operation.objects.filter(
+        pk__in=ids, status=Operation.PENDING, leased_by=worker, leased_until__gt=clock.now()
     )
 
 
-def _mark_failed(op: Operation, error: Exception, now: datetime) -> None:
+def _mark_done(operations: list[Operation], worker: str, now: datetime) -> None:
+    ids = [op.pk for op in operations]
+    marked = _still_leased(ids, worker).update(
+        status=Operation.DONE, done_at=now, leased_until=None, attempts=F("attempts") + 1
+    )
+    if marked != len(ids):
+        raise LeaseLost  # rolls back the transaction: a transactional sink's writes with it
+
+
+def _mark_failed(op: Operation, error: Exception, worker: str, now: datetime) -> None:
     attempts = op.attempts + 1
     dead = attempts >= settings.OUTBOX_MAX_ATTEMPTS
-    Operation.objects.filter(pk=op.pk).update(
+    _still_leased([op.pk], worker).update(
         attempts=attempts,
         status=Operation.DEAD if dead else Operation.PENDING,
         next_attempt_at=now + backoff(attempts),
@@ -117,13 +175,19 @@ def operations_retry_now(*, operation_ids: Iterable[int], now: datetime, worker:
     then run one pass of the outbox.
 
     Returns (how many were made due, how many operations the pass carried out). An operation leased by a live
-    worker keeps its lease: it is being tried right now.
+    worker keeps its lease: it is being tried right now. One that a newer operation of the same member and
+    sink has replaced is superseded instead: applying it would take her back to an older state.
     """
+    newer = Operation.objects.filter(
+        member_id=OuterRef("member_id"), sink=OuterRef("sink"), pk__gt=OuterRef("pk")
+    ).exclude(status=Operation.SUPERSEDED)
     with transaction.atomic():
-        requeued = (
-            Operation.objects.filter(pk__in=list(operation_ids))
-            .exclude(status=Operation.DONE)
-            .update(status=Operation.PENDING, next_attempt_at=now)
+        chosen = Operation.objects.filter(pk__in=list(operation_ids)).exclude(
+            status__in=(Operation.DONE, Operation.SUPERSEDED)
         )
+        chosen.filter(Exists(newer)).update(
+            status=Operation.SUPERSEDED, superseded_by=Subquery(newer.order_by("-pk").values("pk")[:1]), done_at=now
+        )
+        requeued = chosen.update(status=Operation.PENDING, next_attempt_at=now)  # those left: none is newer
     done = operations_run(worker=worker, now=now) if requeued else 0
     return requeued, done

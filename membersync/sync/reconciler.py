@@ -13,14 +13,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from membersync import memo
 from membersync.access.grants import OPEN, SUSPENDED, Grant, access_at, grants_from_window, next_change
+from membersync.people.models import Member
 
 from .bulk import rows_delete, rows_insert, rows_update
 from .ledger import LEDGER_COLUMNS, Cause, ledger_transition, ledger_vanished_entry
 from .models import Enrollment, GrantRecord, LedgerEntry, MemberAccess, Operation
+from .sinks import enrollment_state
 from .sources import load_sources
 
 
@@ -46,6 +48,7 @@ def members_reconcile(*, member_ids: list[int], now: datetime, cause: Cause, dry
 
 def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool) -> ReconcileReport:
     report = ReconcileReport(members=len(member_ids))
+    _members_lock(member_ids)
     loaded = load_sources(member_ids, now)
     records = _grant_records(member_ids)
     projected, with_pending = _projected_enrollments(member_ids)
@@ -98,7 +101,10 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
             for change in changes:
                 report.changes[change["action"]] += 1
             key = f"builtin:{member_id}:{uuid.uuid4().hex}"
-            operations.append((member_id, "builtin", changes, digest, key, Operation.PENDING, 0, now, now, "", ""))
+            wanted = _wanted_state(desired)
+            operations.append(
+                (member_id, "builtin", wanted, changes, digest, key, Operation.PENDING, 0, now, now, "", "")
+            )
         # With nothing to change and nothing pending, the sink holds exactly what is wanted.
         settled = not changes and member_id not in with_pending
         access_rows.append((member_id, now, next_change(windows, grants, now), digest, digest if settled else None))
@@ -131,6 +137,14 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
     return report
 
 
+def _members_lock(member_ids: list[int]) -> None:
+    """Two reconciles of one member at once (two events, or an event and the worker) take turns: the second
+    reads her sources as the first left them, so her operations are made in the order of the states they want.
+    SQLite needs no lock: its IMMEDIATE transactions already run one writer at a time."""
+    if connection.features.has_select_for_update:
+        list(Member.objects.select_for_update().filter(pk__in=member_ids).order_by("pk").values_list("pk"))
+
+
 RECORD_COLUMNS = [
     "member_id",
     "key",
@@ -145,6 +159,7 @@ RECORD_COLUMNS = [
 OPERATION_COLUMNS = [
     "member_id",
     "sink",
+    "wanted",
     "changes",
     "result_digest",
     "idempotency_key",
@@ -178,35 +193,33 @@ def _grant_records(member_ids: list[int]) -> dict[int, dict[str, tuple]]:
 
 
 def _projected_enrollments(member_ids: list[int]) -> tuple[dict[int, dict[tuple[str, str], tuple]], set[int]]:
-    """What the built-in LMS will hold once the operations already in the outbox are applied, and which
-    members have operations pending."""
+    """What the built-in LMS will hold once the outbox is through (the latest pending operation's wanted state,
+    else the enrollment rows), and which members have operations pending."""
     state: dict[int, dict[tuple[str, str], tuple]] = defaultdict(dict)
-    rows = Enrollment.objects.filter(member_id__in=member_ids).values_list(
+    pending = Operation.objects.filter(member_id__in=member_ids, sink="builtin", status=Operation.PENDING)
+    latest = {member_id: wanted for member_id, wanted in pending.order_by("pk").values_list("member_id", "wanted")}
+    for member_id, wanted in latest.items():
+        state[member_id] = {(row["target_kind"], row["target_id"]): enrollment_state(row) for row in wanted}
+    rows = Enrollment.objects.filter(member_id__in=[m for m in member_ids if m not in latest]).values_list(
         "member_id", "target_kind", "target_id", "status", "access_from", "suspended_since"
     )
     for member_id, kind, target_id, status, access_from, suspended_since in rows:
         state[member_id][(kind, target_id)] = (status, access_from, suspended_since)
-    pending = Operation.objects.filter(member_id__in=member_ids, status=Operation.PENDING).order_by("pk")
-    with_pending = set()
-    for member_id, changes in pending.values_list("member_id", "changes"):
-        with_pending.add(member_id)
-        for change in changes:
-            key = (change["target_kind"], change["target_id"])
-            if change["action"] == "unenroll":
-                state[member_id].pop(key, None)
-            else:
-                state[member_id][key] = _enrollment_tuple(change)
-    return state, with_pending
+    return state, set(latest)
 
 
-def _enrollment_tuple(change: dict) -> tuple:
-    status = Enrollment.SUSPENDED if change["action"] == "suspend" else Enrollment.ACTIVE
-    since = change.get("suspended_since")
-    return (
-        status,
-        datetime.fromisoformat(change["access_from"]),
-        datetime.fromisoformat(since) if since else None,
-    )
+def _wanted_state(desired: dict[tuple[str, str], tuple]) -> list[dict]:
+    """An operation's `wanted`: every enrollment the member should hold, in a stable order."""
+    return [
+        {
+            "target_kind": kind,
+            "target_id": target_id,
+            "status": status,
+            "access_from": access_from.isoformat(),
+            "suspended_since": since.isoformat() if since else None,
+        }
+        for (kind, target_id), (status, access_from, since) in sorted(desired.items())
+    ]
 
 
 def _desired_enrollments(grants: list[Grant], now: datetime) -> dict[tuple[str, str], tuple]:

@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from membersync import clock, memo
 from membersync.actors import Actor
@@ -16,6 +16,14 @@ from membersync.results import APPLIED, DUPLICATE, Applied, ServiceResult
 
 from .models import Event
 from .reconciler import Cause, members_reconcile
+
+ATTEMPTS = 3
+RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def _sqlstate(error: OperationalError) -> str | None:
+    cause = error.__cause__
+    return getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
 
 
 def content_hash(payload: dict) -> str:
@@ -36,8 +44,9 @@ def event_apply(
     `apply` returns an `Applied` (the members it touched and the record it made or changed), or just the
     members' pks.
 
-    A duplicate idempotency key is recorded as a duplicate and applied no second time. A refused event
-    (ServiceError) changes nothing, is recorded with its error, and the error is raised to the caller.
+    A delivery seen before (the same idempotency key with the same content) is recorded as a duplicate and
+    applied no second time; the same key with other content is a new delivery (a store's ids can repeat).
+    A refused event (ServiceError) changes nothing, is recorded with its error, and the error is raised to the caller.
     """
     now = clock.now()
     digest = content_hash(payload)
@@ -51,13 +60,18 @@ def event_apply(
         occurred_at=now,
         received_at=now,
     )
-    for attempt in (1, 2):
+    for attempt in range(1, ATTEMPTS + 1):
         try:
             return _store_and_apply(key, fields, actor, apply, given_key=idempotency_key is not None)
         except IntegrityError:
             # Another transaction wrote the same record between this one's read and write (two deliveries of a
             # new subscription at the same moment). Run the event once more: it now finds and updates that record.
-            if attempt == 2:
+            if attempt == ATTEMPTS:
+                raise
+        except OperationalError as error:
+            # PostgreSQL chose this transaction to break a deadlock with another event touching the same members:
+            # it was rolled back whole, so running it again is safe.
+            if attempt == ATTEMPTS or _sqlstate(error) not in RETRYABLE_SQLSTATES:
                 raise
         except ServiceError as error:
             with transaction.atomic():
@@ -74,7 +88,7 @@ def event_apply(
 def _store_and_apply(key: str, fields: dict, actor: Actor, apply: Callable, *, given_key: bool) -> ServiceResult:
     with transaction.atomic(), memo.scope():
         # A key MemberSync made up is new by construction: only a caller's key can repeat.
-        if given_key and Event.objects.filter(idempotency_key=key).exists():
+        if given_key and Event.objects.filter(idempotency_key=key, content_hash=fields["content_hash"]).exists():
             event = Event.objects.create(
                 idempotency_key=f"{key}:duplicate:{uuid.uuid4().hex}", outcome=Event.DUPLICATE, **fields
             )
