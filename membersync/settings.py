@@ -13,6 +13,7 @@ EMAIL_BACKEND         Django email backend (default: console, which prints email
                       django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST, EMAIL_PORT (587),
                       EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS (1) or EMAIL_USE_SSL, EMAIL_TIMEOUT (10)
 DEFAULT_FROM_EMAIL    sender of members' notifications and portal invitations
+OUTBOX_LEASE_SECONDS, OUTBOX_BATCH_SIZE, OUTBOX_MAX_ATTEMPTS, SINK_HTTP_TIMEOUT_SECONDS  the worker's outbox (below)
 
 Production (behind HTTPS; `membersync check --deploy` is clean with these set, see docs/decisions/0007):
 SECURE_SSL_REDIRECT   "1": plain-HTTP requests are redirected to HTTPS
@@ -180,9 +181,12 @@ EMAIL_USE_SSL = _flag("EMAIL_USE_SSL")
 EMAIL_USE_TLS = not EMAIL_USE_SSL and os.environ.get("EMAIL_USE_TLS", "1").strip().lower() in ("1", "true", "yes", "on")
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 
-# The worker's outbox: how many times an operation is tried and how long a lease lasts.
+# The worker's outbox: how many times an operation is tried, how long a lease lasts, how many operations a worker
+# leases at once, and how long a remote sink's HTTP call may take (well inside the lease: sync/checks.py).
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
 OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "60"))
+OUTBOX_BATCH_SIZE = int(os.environ.get("OUTBOX_BATCH_SIZE", "500"))
+SINK_HTTP_TIMEOUT_SECONDS = float(os.environ.get("SINK_HTTP_TIMEOUT_SECONDS", "10"))
 
 LOGGING = {
     "version": 1,

@@ -264,3 +264,16 @@ def test_two_workers_leasing_at_once_never_take_the_same_operation():
     assert errors == []
     assert not set(taken["a"]) & set(taken["b"])
     assert sorted(taken["a"] + taken["b"]) == sorted(op.pk for op in ops)
+
+
+def test_a_remote_sink_whose_batch_could_outlast_half_the_lease_fails_the_system_check(monkeypatch, settings):
+    from membersync.sync.checks import remote_sinks_finish_inside_the_lease
+
+    settings.SINK_HTTP_TIMEOUT_SECONDS = 10
+    settings.OUTBOX_BATCH_SIZE = 500
+    remote = Sink("lms", lambda ops, now: None, transactional=False, batch_limit=20, calls_per_operation=2)
+    monkeypatch.setitem(wiring.sinks(), "lms", remote)
+    (error,) = remote_sinks_finish_inside_the_lease()
+    assert error.id == "membersync.E010" and "400 s" in error.msg
+    settings.SINK_HTTP_TIMEOUT_SECONDS = 0.5
+    assert remote_sinks_finish_inside_the_lease() == []

@@ -98,11 +98,12 @@ def _supersede_older(sink: str, leased: list[Operation], now: datetime) -> None:
     ).update(status=Operation.SUPERSEDED, superseded_by=newer, done_at=now, leased_until=None)
 
 
-def operations_run(*, worker: str, now: datetime, limit: int = 500) -> int:
-    """Lease and carry out due operations; returns how many were done."""
+def operations_run(*, worker: str, now: datetime, limit: int | None = None) -> int:
+    """Lease and carry out one batch of due operations per sink; returns how many were done."""
     done = 0
     for sink in wiring.sinks().values():
-        leased = operations_lease(sink=sink.name, worker=worker, now=now, limit=min(limit, sink.batch_limit))
+        batch = min(limit or settings.OUTBOX_BATCH_SIZE, sink.batch_limit)
+        leased = operations_lease(sink=sink.name, worker=worker, now=now, limit=batch)
         if leased:
             done += operations_apply(leased, sink=sink, worker=worker, now=now)
     return done
