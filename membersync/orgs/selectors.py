@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db.models import Count, Q
 
 from membersync import clock
-from membersync.access.seats import LicenseFacts, license_status
+from membersync.access.seats import HoldingFacts, LicenseFacts, license_status, license_status_through
 from membersync.access.subscriptions import SubscriptionFacts, on_hold_intervals
 from membersync.catalog.selectors import length_of, template_rules
 from membersync.members.models import Subscription, SubscriptionChange
@@ -86,17 +86,49 @@ def license_statuses_now(licenses: list[License], now: datetime | None = None) -
 
 
 def member_license_statuses(member: Member, now: datetime | None = None) -> dict[str, str]:
-    """License external id -> status, for every license ever assigned to this person and every license of an
-    organization where they hold a seat now (it reaches them through the seat)."""
-    ever = LicenseAssignment.objects.filter(member=member).values_list("license_id", flat=True)
-    seated_in = SeatHolding.objects.filter(member=member, end__isnull=True).values("organization_id")
-    licenses = list(
-        License.objects.filter(
-            Q(member=member) | Q(pk__in=ever) | Q(assigned_to=License.TO_ORG, organization_id__in=seated_in)
-        ).select_related("license_type")
+    """License external id -> its status for this person, for every license that is hers at `now`: assigned to
+    her then, or assigned then to an organization where she holds a seat then (it reaches her through the seat,
+    and follows it: access/seats.py). A license that is not hers at `now` (never assigned to her, given to
+    someone else or taken back since, or of an organization where she holds no seat) is not listed: it is `none`
+    for her. Answers as of `now`, past or future, from the assignment and seat histories, in a fixed number of
+    queries."""
+    now = now or clock.now()
+    current = Q(start__lte=now) & (Q(end__isnull=True) | Q(end__gt=now))
+    own = set(LicenseAssignment.objects.filter(current, member=member).values_list("license_id", flat=True))
+    held = list(
+        SeatHolding.objects.filter(current, member=member).values_list(
+            "pk",
+            "organization_id",
+            "organization__name",
+            "seat_type__name",
+            "pool__subscription_id",
+            "start",
+            "end",
+            "ended_by",
+        )
     )
-    statuses = license_statuses_now(licenses, now)
-    return {lic.external_id: statuses[lic.pk][0] for lic in licenses}
+    through: dict[int, int] = {}  # license pk -> the organization whose seats it reaches her through
+    if held:
+        through = dict(
+            LicenseAssignment.objects.filter(current, organization_id__in={h[1] for h in held}).values_list(
+                "license_id", "organization_id"
+            )
+        )
+    if not own and not through:
+        return {}
+    subs = paying_subscriptions(h[4] for h in held)
+    seats: dict[int, list[HoldingFacts]] = defaultdict(list)
+    for pk, org_id, org_name, seat_type_name, sub_id, start, end, ended_by in held:
+        seats[org_id].append(HoldingFacts(str(pk), org_name, seat_type_name, start, end, ended_by, subs.get(sub_id)))
+    licenses = list(License.objects.filter(pk__in=own | set(through)).select_related("license_type"))
+    facts = license_facts(licenses)
+    statuses: dict[str, str] = {}
+    for lic in licenses:
+        if lic.pk in own:
+            statuses[lic.external_id] = license_status(facts[lic.pk], assigned_now=True, now=now)[0]
+        else:
+            statuses[lic.external_id] = license_status_through(facts[lic.pk], seats[through[lic.pk]], now)[0]
+    return statuses
 
 
 def members_paid_by(subscription_pks: Iterable[int]) -> set[int]:

@@ -1,7 +1,9 @@
 """Seats and licenses as sources of access for the reconciler.
 
 Per batch of members: their seat holdings, the licenses assigned to them, and the licenses assigned to the
-organizations they hold seats in, with the subscriptions that pay for them. A fixed number of queries.
+organizations they hold seats in, with the subscriptions that pay for them. An organization's license reaches
+a person through each seat she holds there, within that seat's window (access/seats.py). A fixed number of
+queries.
 """
 
 from __future__ import annotations
@@ -61,11 +63,17 @@ def seat_and_license_sources(member_ids: list[int], now: datetime) -> LoadedSour
     org_names: dict[int, str] = {}
     for pk, member_id, org_id, org_name, seat_type_id, seat_type_name, sub_id, start, end, ended_by in holdings:
         holding = HoldingFacts(
-            id=str(pk), organization=org_name, seat_type=seat_type_name, start=start, end=end, ended_by=ended_by
+            id=str(pk),
+            organization=org_name,
+            seat_type=seat_type_name,
+            start=start,
+            end=end,
+            ended_by=ended_by,
+            subscription=subs.get(sub_id),
         )
         org_names[org_id] = org_name
         holdings_by_org[org_id].append((member_id, holding))
-        window = seat_window(holding, rules.get(("seat_type", seat_type_id), ()), subs.get(sub_id))
+        window = seat_window(holding, rules.get(("seat_type", seat_type_id), ()))
         loaded.windows.setdefault(member_id, []).append(window)
 
     for license_id, member_id, start, end, ended_by in own:
