@@ -13,7 +13,13 @@ from datetime import datetime
 from django.db.models import Count, Q
 
 from membersync import clock
-from membersync.access.seats import HoldingFacts, LicenseFacts, license_status, license_status_through
+from membersync.access.seats import (
+    HoldingFacts,
+    LicenseFacts,
+    license_status,
+    license_status_through,
+    pool_is_paid,
+)
 from membersync.access.subscriptions import SubscriptionFacts, on_hold_intervals
 from membersync.catalog.selectors import length_of, template_rules
 from membersync.members.models import Subscription, SubscriptionChange
@@ -34,16 +40,17 @@ from .models import (
 )
 
 
-def paying_subscriptions(subscription_pks: Iterable[int]) -> dict[int, SubscriptionFacts]:
-    """Subscription pk -> its state and on-hold history, in two queries."""
+def paying_subscriptions(subscription_pks: Iterable[int], *, history: bool = True) -> dict[int, SubscriptionFacts]:
+    """Subscription pk -> its state and on-hold history, in two queries (one without the history)."""
     pks = {pk for pk in subscription_pks if pk is not None}
     if not pks:
         return {}
     changes: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
-    for sub_id, at, status in SubscriptionChange.objects.filter(subscription_id__in=pks).values_list(
-        "subscription_id", "at", "status"
-    ):
-        changes[sub_id].append((at, status))
+    if history:
+        for sub_id, at, status in SubscriptionChange.objects.filter(subscription_id__in=pks).values_list(
+            "subscription_id", "at", "status"
+        ):
+            changes[sub_id].append((at, status))
     return {
         pk: SubscriptionFacts(
             id=ext,
@@ -129,6 +136,16 @@ def member_license_statuses(member: Member, now: datetime | None = None) -> dict
         else:
             statuses[lic.external_id] = license_status_through(facts[lic.pk], seats[through[lic.pk]], now)[0]
     return statuses
+
+
+def pools_unpaid(org: Organization, now: datetime) -> list[int]:
+    """Pks of the organization's seat pools whose paying subscription has ended by `now` (access/seats.py
+    pool_is_paid): their free seats cannot be given to anyone. At most two queries."""
+    paid_by = dict(
+        SeatPool.objects.filter(organization=org, subscription__isnull=False).values_list("pk", "subscription_id")
+    )
+    subs = paying_subscriptions(paid_by.values(), history=False)
+    return [pk for pk, sub_id in paid_by.items() if not pool_is_paid(subs.get(sub_id), now)]
 
 
 def members_paid_by(subscription_pks: Iterable[int]) -> set[int]:

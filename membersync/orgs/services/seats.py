@@ -20,6 +20,7 @@ from ..models import (
     SeatHolding,
     SeatPool,
 )
+from ..selectors import pools_unpaid
 from .lookups import (
     CLAIM_ATTEMPTS,
     MAX_SEATS_PER_EVENT,
@@ -101,12 +102,19 @@ def seat_claim_free(
 ) -> Seat:
     """Take one free seat with a conditional UPDATE: of two claims on the same row only one updates it.
 
+    A seat is free when nobody holds it and no invitation holds it, and its pool is paid: a pool whose paying
+    subscription has ended gives no seat until it is paid again (its seats still count as bought and as held).
+    A person is never given a second seat of a type she holds.
+
     On PostgreSQL, rows another transaction is claiming are skipped (SKIP LOCKED) rather than waited for;
     SQLite runs writers one at a time (IMMEDIATE transactions), so the UPDATE's condition is enough there.
     """
     free = Seat.objects.filter(organization=org, holder__isnull=True, invitation__isnull=True)
     if seat_type is not None:
         free = free.filter(seat_type=seat_type)
+    unpaid = pools_unpaid(org, now)
+    if unpaid:
+        free = free.exclude(pool_id__in=unpaid)
     if member is not None:
         free = free.exclude(seat_type__in=Seat.objects.filter(organization=org, holder=member).values("seat_type"))
     for _ in range(CLAIM_ATTEMPTS):
@@ -134,6 +142,28 @@ def seat_claim_free(
     raise ServiceError("no_free_seat", f"organization {org.external_id} has no free {kind}seat", field="seat_type")
 
 
+def _refuse_a_second_seat(org: Organization, member: Member, seat_type: SeatType | None) -> None:
+    """A person holds at most one seat of a type in an organization: asking for a second is `already_has_seat`,
+    whether or not seats are free. Without a type, that is when she holds one of every type the organization
+    has seats of."""
+    mine = Seat.objects.filter(organization=org, holder=member)
+    if seat_type is not None:
+        if mine.filter(seat_type=seat_type).exists():
+            raise ServiceError(
+                "already_has_seat", f"{member.external_id} already holds a {seat_type.external_id} seat", field="member"
+            )
+        return
+    if (
+        mine.exists()
+        and not Seat.objects.filter(organization=org).exclude(seat_type__in=mine.values("seat_type")).exists()
+    ):
+        raise ServiceError(
+            "already_has_seat",
+            f"{member.external_id} already holds a seat of every type {org.external_id} has",
+            field="member",
+        )
+
+
 def seats_release_all(org: Organization, member: Member, seat_type: SeatType | None, now, why: str) -> int:
     held = Seat.objects.filter(organization=org, holder=member)
     if seat_type is not None:
@@ -150,17 +180,16 @@ def seat_assign(
     *, org_id: str, member_id: str, seat_type_id: str | None = None, actor: Actor, source: str = "admin"
 ) -> ServiceResult:
     """Give the person a free seat (of that type, or of any type they do not hold yet); they join the
-    organization as a member if they are not in it. Refused with no_free_seat when none is free."""
+    organization as a member if they are not in it. Refused with already_has_seat when only a second seat of a
+    type they hold would do, and with no_free_seat when none is free (seats of a pool whose paying subscription
+    ended are not free)."""
 
     def apply(event) -> list[int]:
         org = org_find(org_id)
         permissions.require_manager(actor, org, "assign seats", target_role=target_role(org, member_id))
         seat_type = seat_type_find(seat_type_id) if seat_type_id is not None else None
         member = member_get_or_create(external_id=str(member_id))
-        if seat_type is not None and Seat.objects.filter(organization=org, holder=member, seat_type=seat_type).exists():
-            raise ServiceError(
-                "already_has_seat", f"{member.external_id} already holds a {seat_type.external_id} seat", field="member"
-            )
+        _refuse_a_second_seat(org, member, seat_type)
         org_join(org, member, event.occurred_at)
         return Applied(members=[member.pk], value=seat_claim_free(org, seat_type, member=member, now=event.occurred_at))
 
