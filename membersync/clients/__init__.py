@@ -1,0 +1,1 @@
+"""Outbound clients, one module per external system."""
