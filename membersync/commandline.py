@@ -14,7 +14,7 @@ from importlib import metadata
 from django.core.management.base import BaseCommand
 
 # MemberSync's commands first, in this order (any other MemberSync command follows, by name).
-COMMAND_ORDER = ("demo", "worker", "explain", "resync", "scenario", "bench")
+COMMAND_ORDER = ("demo", "serve", "worker", "connect", "deliveries", "explain", "resync", "scenario", "bench")
 # Options every Django command has: `membersync help COMMAND` shows them, the listing leaves them out.
 _BASE_OPTIONS = {"help", "version", "verbosity", "settings", "pythonpath", "traceback", "no_color", "force_color"}
 _BASE_OPTIONS |= {"skip_checks"}
@@ -72,12 +72,21 @@ def port(text: str) -> int:
 
 
 def command_synopsis(name: str, parser: argparse.ArgumentParser) -> str:
-    """`worker [--poll S] [--once]`: the command's own arguments, as its usage line would show them."""
+    """`worker [--poll S] [--once]`: the command's own arguments, as its usage line would show them. A command
+    with one subcommand shows that subcommand's arguments (`connect woocommerce NAME --url URL ...`); one with
+    several shows their names (`deliveries {list,replay} ...`)."""
     parts = [name]
     actions = sorted(parser._actions, key=lambda action: bool(action.option_strings))  # positionals first
     for action in actions:
         own_flag = action.dest == "verbosity" and action.nargs == 0  # `scenario run -v`
         if (action.dest in _BASE_OPTIONS and not own_flag) or action.help == argparse.SUPPRESS:
+            continue
+        if isinstance(action, argparse._SubParsersAction):
+            if len(action.choices) == 1:
+                ((sub_name, sub_parser),) = action.choices.items()
+                parts.append(command_synopsis(sub_name, sub_parser))
+            else:
+                parts.append("{" + ",".join(action.choices) + "} ...")
             continue
         if not action.option_strings:
             if action.choices and len(action.choices) == 1:
@@ -89,6 +98,8 @@ def command_synopsis(name: str, parser: argparse.ArgumentParser) -> str:
         flag = min(action.option_strings, key=len) if own_flag else max(action.option_strings, key=len)
         if action.nargs == 0:
             parts.append(f"[{flag}]")
+        elif action.required:
+            parts.append(f"{flag} {action.metavar or action.dest.upper()}")
         else:
             parts.append(f"[{flag} {action.metavar or action.dest.upper()}]")
     return " ".join(parts)

@@ -13,6 +13,9 @@ EMAIL_BACKEND         Django email backend (default: console, which prints email
                       django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST, EMAIL_PORT (587),
                       EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS (1) or EMAIL_USE_SSL, EMAIL_TIMEOUT (10)
 DEFAULT_FROM_EMAIL    sender of members' notifications and portal invitations
+MEMBERSYNC_PUBLIC_URL  where stores reach MemberSync: the start of the webhook URLs `membersync connect` prints
+DEFAULT_ON_HOLD_GRACE  on-hold grace of a plan imported from a store or made in the admin (default "1 day")
+WEBHOOK_MAX_BYTES     largest webhook body accepted (default 2 MiB; larger: 413)
 OUTBOX_LEASE_SECONDS, OUTBOX_BATCH_SIZE, OUTBOX_MAX_ATTEMPTS, SINK_HTTP_TIMEOUT_SECONDS  the worker's outbox (below)
 
 Production (behind HTTPS; `membersync check --deploy` is clean with these set, see docs/decisions/0007):
@@ -80,7 +83,9 @@ INSTALLED_APPS = [
     "membersync.orgs",
     "membersync.sync",
     "membersync.portal",
+    "membersync.connectors",
     "membersync.scenarios",
+    "membersync.web",
     "membersync.demo",
     "membersync.bench",
 ]
@@ -184,6 +189,12 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 # The worker's outbox: how many times an operation is tried, how long a lease lasts, how many operations a worker
 # leases at once, and how long a remote sink's HTTP call may take (well inside the lease: sync/checks.py).
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
+# A plan imported from a store or created in the admin survives this much on-hold (a renewal's flicker).
+DEFAULT_ON_HOLD_GRACE = os.environ.get("DEFAULT_ON_HOLD_GRACE", "1 day")
+# The largest webhook body accepted (a bigger one is answered 413).
+WEBHOOK_MAX_BYTES = int(os.environ.get("WEBHOOK_MAX_BYTES", str(2 * 1024 * 1024)))
+# Where this MemberSync is reached from the outside: delivery URLs printed by `membersync connect` start here.
+PUBLIC_URL = os.environ.get("MEMBERSYNC_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "60"))
 OUTBOX_BATCH_SIZE = int(os.environ.get("OUTBOX_BATCH_SIZE", "500"))
 SINK_HTTP_TIMEOUT_SECONDS = float(os.environ.get("SINK_HTTP_TIMEOUT_SECONDS", "10"))

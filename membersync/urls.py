@@ -10,5 +10,6 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("portal/", include("membersync.portal.urls")),
+    path("webhooks/", include("membersync.connectors.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

@@ -48,6 +48,18 @@ def sinks() -> dict[str, Sink]:
     return {"builtin": builtin_sink()}
 
 
+# (moment, worker name) -> how many received deliveries it settled; the worker runs each until it returns 0
+InboundJob = Callable[..., int]
+
+
+@cache
+def inbound_jobs() -> tuple[InboundJob, ...]:
+    """What the worker applies before anything else: webhook deliveries stored raw when they arrived."""
+    from membersync.connectors.deliveries import deliveries_apply
+
+    return (deliveries_apply,)
+
+
 @cache
 def subscription_dependents() -> tuple[SubscriptionDependent, ...]:
     """Besides memberships, what a subscription pays for: seat pools and licenses."""

@@ -82,11 +82,11 @@ def test_explain_at_takes_a_date_time_and_refuses_a_year_out_of_range(alice):
 def test_worker_once_says_what_it_did(alice):
     out = StringIO()
     call_command("worker", "--once", stdout=out)
-    assert out.getvalue().strip() == "One pass: 1 operation applied, 0 members woken."
+    assert out.getvalue().strip() == "One pass: 0 deliveries applied, 1 operation applied, 0 members woken."
     alice(START + timedelta(days=15))
     out = StringIO()
     call_command("worker", "--once", stdout=out)
-    assert out.getvalue().strip() == "One pass: 1 operation applied, 1 member woken."
+    assert out.getvalue().strip() == "One pass: 0 deliveries applied, 1 operation applied, 1 member woken."
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,14 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "membersync"
 SOURCES = ("membersync.members", "membersync.orgs")
-ENTRY_POINTS = ("membersync.portal", "membersync.scenarios", "membersync.demo", "membersync.bench")
+ENTRY_POINTS = (
+    "membersync.portal",
+    "membersync.connectors",
+    "membersync.web",
+    "membersync.scenarios",
+    "membersync.demo",
+    "membersync.bench",
+)
 
 
 def _imports(path: Path) -> set[str]:
@@ -46,6 +53,10 @@ def test_the_rules_import_nothing_of_the_apps():
     assert found == []
 
 
+def test_outbound_clients_speak_http_and_know_no_app():
+    assert _offending("clients", ("membersync",), allowed=("membersync.clients",)) == []
+
+
 def test_people_sit_below_every_app():
     above = ("membersync.catalog", "membersync.sync", *SOURCES, *ENTRY_POINTS)
     assert _offending("people", above) == []
@@ -64,7 +75,7 @@ def test_memberships_never_import_organizations():
 
 
 # bench/ is left out on purpose: its floor measurement writes raw rows to the enrollment table itself.
-@pytest.mark.parametrize("folder", ["portal", "scenarios", "demo"])
+@pytest.mark.parametrize("folder", ["portal", "connectors", "scenarios", "demo"])
 def test_entry_points_read_the_engine_through_its_selectors_not_its_tables(folder):
     assert _offending(folder, ("membersync.sync.models",)) == []
 

@@ -47,6 +47,9 @@ class Plan(models.Model):
     on_hold_grace = models.CharField(
         max_length=32, blank=True, help_text="how long access survives a subscription on-hold (empty: none)"
     )
+    # The store's products (or variations) whose purchase grants the plan: WooCommerce Memberships'
+    # access_product_ids. Ids as strings.
+    product_ids = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -78,3 +78,11 @@ def group_courses() -> dict[str, set[str]]:
     for group_id, course_id in through:
         courses[group_id].add(course_id)
     return courses
+
+
+def plans_for_products(product_ids) -> list[Plan]:
+    """The plans that any of these store products (or variations) grant, each once, in name order."""
+    wanted = {str(p) for p in product_ids if p not in (None, "", 0, "0")}
+    if not wanted:
+        return []
+    return [plan for plan in Plan.objects.exclude(product_ids=[]) if wanted & {str(p) for p in plan.product_ids}]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from membersync.access.durations import Duration, DurationError
@@ -81,6 +82,31 @@ def plan_create(
     )
     rules_create(grants, field=f"{where}.grants", plan=plan)
     return plan
+
+
+@transaction.atomic
+def plan_sync(*, external_id: str, name: str, length: Any, product_ids: list[str]) -> tuple[Plan, bool]:
+    """A plan as a store describes it (WooCommerce Memberships): created with the site's default on-hold grace
+    (settings.DEFAULT_ON_HOLD_GRACE: a renewal's brief on-hold flicker is never felt), or updated in name,
+    length and products. Its grant rules are MemberSync's own and stay as they are. (plan, created)"""
+    where = f"plans.{external_id}"
+    fields = {
+        "name": name or external_id,
+        "product_ids": sorted({str(p) for p in product_ids}),
+        "fixed_start": None,
+        "fixed_end": None,
+        "length_duration": "",
+        **length_fields(length, field=f"{where}.length", allow_subscription=True),
+    }
+    plan = Plan.objects.select_for_update().filter(external_id=external_id).first()
+    if plan is None:
+        grace = settings.DEFAULT_ON_HOLD_GRACE
+        grace = str(duration_parse(grace, field="DEFAULT_ON_HOLD_GRACE")) if grace else ""
+        return Plan.objects.create(external_id=external_id, on_hold_grace=grace, **fields), True
+    for name_, value in fields.items():
+        setattr(plan, name_, value)
+    plan.save()
+    return plan, False
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.db.models import Min
 
-from membersync import clock
+from membersync import clock, wiring
 from membersync.actors import Actor
 
 from .models import MemberAccess, Operation
@@ -24,6 +24,7 @@ WAKE_BATCH = 1000
 
 @dataclass
 class TickReport:
+    deliveries_applied: int = 0
     members_woken: int = 0
     operations_done: int = 0
 
@@ -33,9 +34,13 @@ def worker_name() -> str:
 
 
 def worker_tick(*, now: datetime, worker: str | None = None) -> TickReport:
-    """One pass: wake every member due by `now`, then carry out every operation due by `now`."""
+    """One pass: apply the deliveries that came in, wake every member due by `now`, then carry out every
+    operation due by `now`."""
     worker = worker or worker_name()
     report = TickReport()
+    for job in wiring.inbound_jobs():
+        while applied := job(now=now, worker=worker):
+            report.deliveries_applied += applied
     while True:
         due = list(
             MemberAccess.objects.filter(next_change_at__lte=now)
@@ -75,10 +80,12 @@ def worker_run_until(moment: datetime) -> TickReport:
             break
         clock.set_time(due)
         tick = worker_tick(now=due)
+        total.deliveries_applied += tick.deliveries_applied
         total.members_woken += tick.members_woken
         total.operations_done += tick.operations_done
     clock.set_time(moment)
     tick = worker_tick(now=moment)
+    total.deliveries_applied += tick.deliveries_applied
     total.members_woken += tick.members_woken
     total.operations_done += tick.operations_done
     return total
@@ -90,7 +97,12 @@ def worker_forever(*, poll_seconds: float = 2.0, stop_after: int | None = None) 
     ticks = 0
     while stop_after is None or ticks < stop_after:
         report = worker_tick(now=clock.now(), worker=worker)
-        if report.members_woken or report.operations_done:
-            log.info("woke %d members, did %d operations", report.members_woken, report.operations_done)
+        if report.deliveries_applied or report.members_woken or report.operations_done:
+            log.info(
+                "applied %d deliveries, woke %d members, did %d operations",
+                report.deliveries_applied,
+                report.members_woken,
+                report.operations_done,
+            )
         ticks += 1
         time.sleep(poll_seconds)

@@ -20,7 +20,8 @@ class Command(MemberSyncCommand):
         if once:
             report = worker_tick(now=clock.now(), worker=worker_name())
             self.stdout.write(
-                f"One pass: {report.operations_done} {_plural(report.operations_done, 'operation')} applied, "
+                f"One pass: {report.deliveries_applied} {_plural(report.deliveries_applied, 'delivery')} applied, "
+                f"{report.operations_done} {_plural(report.operations_done, 'operation')} applied, "
                 f"{report.members_woken} {_plural(report.members_woken, 'member')} woken."
             )
             return
@@ -28,4 +29,6 @@ class Command(MemberSyncCommand):
 
 
 def _plural(n: int, word: str) -> str:
-    return word if n == 1 else word + "s"
+    if n == 1:
+        return word
+    return word[:-1] + "ies" if word.endswith("y") else word + "s"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ConnectorsConfig(AppConfig):
+    name = "membersync.connectors"
+    verbose_name = "Connected stores and sites"

@@ -1,0 +1,179 @@
+"""Deliveries: stored raw the moment they arrive, applied by the worker, replayable when they failed.
+
+Receiving is one short transaction that stores the delivery and answers: a slow or failing apply never makes
+a store disable its webhook. The worker leases received deliveries (like the outbox), reads what it needs from
+the store outside any transaction, then applies each delivery in one transaction of its own. A delivery that
+fails is kept with its error; nothing a store sends is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from membersync import clock
+from membersync.clients.woocommerce import StoreError, StoreUnavailable
+from membersync.errors import ServiceError
+from membersync.people.models import WOOCOMMERCE, Connection
+from membersync.people.services import connection_delivery_record
+
+from .models import Delivery
+from .outcomes import Outcome
+from .woocommerce import apply as woo
+from .woocommerce import memberships
+from .woocommerce.payloads import PayloadError
+
+log = logging.getLogger(__name__)
+
+# The headers worth keeping with a delivery (WooCommerce's seven, and what the body is).
+KEPT_HEADERS = (
+    "Content-Type",
+    "User-Agent",
+    "X-WC-Webhook-Source",
+    "X-WC-Webhook-Topic",
+    "X-WC-Webhook-Resource",
+    "X-WC-Webhook-Event",
+    "X-WC-Webhook-Signature",
+    "X-WC-Webhook-ID",
+    "X-WC-Webhook-Delivery-ID",
+)
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Handler:
+    """How one resource's deliveries are applied: `fetch` reads what the store alone knows (outside any
+    transaction; may raise StoreUnavailable to be retried), `apply` applies the delivery with it."""
+
+    apply: Callable[..., Outcome]
+    fetch: Callable[[Connection, Delivery, Mapping], dict] | None = None
+
+
+WOOCOMMERCE_HANDLERS = {
+    "subscription": Handler(woo.subscription_apply),
+    "order": Handler(woo.order_apply, fetch=woo.order_fetch),
+    "customer": Handler(woo.customer_apply),
+    "membership_plan": Handler(memberships.membership_plan_apply),
+}
+
+
+def delivery_receive(*, connection: Connection, headers: Mapping[str, str], body: bytes) -> Delivery:
+    """Store a delivery whose signature was checked, exactly as it came; the worker applies it."""
+    now = clock.now()
+    topic = headers.get("X-WC-Webhook-Topic", "")
+    resource, _, action = topic.partition(".")
+    with transaction.atomic():
+        delivery = Delivery.objects.create(
+            connection=connection,
+            topic=topic[:64],
+            resource=(headers.get("X-WC-Webhook-Resource") or resource)[:32],
+            action=(headers.get("X-WC-Webhook-Event") or action)[:32],
+            webhook_id=headers.get("X-WC-Webhook-ID", "")[:32],
+            delivery_id=headers.get("X-WC-Webhook-Delivery-ID", "")[:128],
+            headers={name: headers[name] for name in KEPT_HEADERS if name in headers},
+            body=body,
+            received_at=now,
+            next_attempt_at=now,
+        )
+        connection_delivery_record(connection=connection, at=now)
+    return delivery
+
+
+def deliveries_apply(*, now: datetime, worker: str, limit: int = 100) -> int:
+    """Lease due deliveries, oldest first, and apply each; returns how many were settled (not left to retry)."""
+    settled = 0
+    for delivery in _lease(now, worker, limit):
+        if delivery_apply(delivery, now=now) != Delivery.RECEIVED:
+            settled += 1
+    return settled
+
+
+def _lease(now: datetime, worker: str, limit: int) -> list[Delivery]:
+    lease_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    with transaction.atomic():
+        due = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status=Delivery.RECEIVED, next_attempt_at__lte=now)
+            .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        Delivery.objects.filter(pk__in=due).update(leased_until=lease_until, leased_by=worker)
+    return list(Delivery.objects.select_related("connection").filter(pk__in=due, leased_by=worker).order_by("pk"))
+
+
+def delivery_apply(delivery: Delivery, *, now: datetime) -> str:
+    """Apply one delivery and record what it did; returns its new status (RECEIVED: it will be retried)."""
+    try:
+        payload = json.loads(bytes(delivery.body))
+    except (ValueError, UnicodeDecodeError) as error:
+        return _settle(delivery, now, Outcome(Delivery.FAILED, ""), error=f"the body is not JSON: {error}")
+    if not isinstance(payload, dict):
+        return _settle(delivery, now, Outcome(Delivery.FAILED, ""), error="the body is JSON but not an object")
+    handler = _handler(delivery)
+    if handler is None:
+        text = f"topic {delivery.topic or '(none)'} says nothing MemberSync follows"
+        return _settle(delivery, now, Outcome(Delivery.IGNORED, text))
+    try:
+        extra = handler.fetch(delivery.connection, delivery, payload) if handler.fetch else {}
+        with transaction.atomic():
+            outcome = handler.apply(delivery.connection, delivery, payload, **extra)
+    except StoreUnavailable as error:
+        return _retry_later(delivery, now, f"the store could not be read: {error}")
+    except (ServiceError, PayloadError, StoreError) as error:
+        return _settle(delivery, now, Outcome(Delivery.FAILED, ""), error=str(error))
+    except Exception as error:  # kept with its error and replayable, never lost
+        log.exception("delivery %s failed to apply", delivery.pk)
+        return _settle(delivery, now, Outcome(Delivery.FAILED, ""), error=f"{type(error).__name__}: {error}")
+    return _settle(delivery, now, outcome)
+
+
+def _handler(delivery: Delivery) -> Handler | None:
+    if delivery.connection.kind != WOOCOMMERCE:
+        return None
+    return WOOCOMMERCE_HANDLERS.get(delivery.resource)
+
+
+def _settle(delivery: Delivery, now: datetime, outcome: Outcome, *, error: str = "") -> str:
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=outcome.status,
+        outcome=outcome.text[:4000],
+        error=error[:4000],
+        attempts=delivery.attempts + 1,
+        applied_at=now,
+        leased_until=None,
+        next_attempt_at=None,
+    )
+    return outcome.status
+
+
+def _retry_later(delivery: Delivery, now: datetime, error: str) -> str:
+    attempts = delivery.attempts + 1
+    if attempts >= MAX_ATTEMPTS:
+        return _settle(delivery, now, Outcome(Delivery.FAILED, ""), error=f"{error} (gave up after {attempts} tries)")
+    Delivery.objects.filter(pk=delivery.pk).update(
+        attempts=attempts,
+        error=error[:4000],
+        next_attempt_at=now + timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600)),
+        leased_until=None,
+    )
+    return Delivery.RECEIVED
+
+
+def deliveries_replay(*, delivery_ids: Iterable[int] = (), failed: bool = False, now: datetime) -> list[Delivery]:
+    """Apply these deliveries (or every failed one) again, now, in the order they arrived."""
+    chosen = Delivery.objects.filter(pk__in=list(delivery_ids))
+    if failed:
+        chosen = chosen | Delivery.objects.filter(status=Delivery.FAILED)
+    replayed = list(chosen.select_related("connection").order_by("pk"))
+    for delivery in replayed:
+        Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.RECEIVED, next_attempt_at=now)
+        delivery.status = delivery_apply(delivery, now=now)
+    return replayed

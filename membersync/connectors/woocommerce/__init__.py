@@ -1,0 +1,1 @@
+"""WooCommerce (with or without Subscriptions and Memberships): its payloads read and applied."""

@@ -1,0 +1,72 @@
+"""WooCommerce Memberships: plans, and (on a store that runs it) user memberships as the memberships' truth.
+
+A connection with `memberships: true` in its settings runs WooCommerce Memberships: the store's user
+memberships decide status and dates, and MemberSync still computes grants, drips, grace and the kept
+enrollment start from them. Without it, `user_membership.*` deliveries are recorded and change nothing:
+MemberSync derives memberships from orders and subscriptions.
+
+A user membership has no modification date, so a delivery is not trusted to be the latest: the worker reads
+the membership's current state from the store (outside any transaction) and applies that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from membersync.access.rules import FIXED, SUBSCRIPTION, UNLIMITED
+from membersync.catalog.services import plan_sync
+from membersync.people.models import Connection
+
+from ..models import Delivery
+from ..outcomes import Outcome
+from . import payloads
+from .apply import local_offset
+from .resources import resource_record
+
+
+def follows_memberships(connection: Connection) -> bool:
+    return bool(connection.settings.get("memberships"))
+
+
+def store_plan_id(connection: Connection, plan_id: str) -> str:
+    """The MemberSync id of a store's membership plan."""
+    return f"{connection.name}-{plan_id}"
+
+
+def plan_length(payload: Mapping, *, connection: Connection):
+    """A Memberships plan's access length in MemberSync's terms."""
+    if payload.get("has_subscription") and payload.get("subscription_access_length_type") == SUBSCRIPTION:
+        return SUBSCRIPTION
+    kind = payload.get("access_length_type") or UNLIMITED
+    if kind == "specific":
+        seconds = int(str(payload.get("access_length") or "0") or 0)
+        if seconds <= 0:
+            raise payloads.PayloadError(f"{payload.get('access_length')!r} is not a length", field="access_length")
+        days, rest = divmod(seconds, 86400)
+        return f"{days} days" if not rest else f"{seconds // 3600} hours"
+    if kind == FIXED:
+        offset = local_offset(connection)
+        starts = payloads.store_date(payload, "access_start_date_gmt", "access_start_date", local_offset=offset)
+        ends = payloads.store_date(payload, "access_end_date_gmt", "access_end_date", local_offset=offset)
+        return {"from": starts, "until": ends}
+    return UNLIMITED
+
+
+def membership_plan_apply(connection: Connection, delivery: Delivery, payload: Mapping) -> Outcome:
+    plan_id = payloads.deleted_id(payload)
+    if delivery.action == "deleted" or set(payload) == {"id"}:
+        resource_record(connection, "membership_plan", plan_id, deleted=True)
+        return Outcome(
+            Delivery.APPLIED,
+            f"plan {plan_id} was moved to the trash in the store: its memberships keep following the store",
+        )
+    products = [payloads.store_id(p, field="access_product_ids") for p in payload.get("access_product_ids") or []]
+    plan, created = plan_sync(
+        external_id=store_plan_id(connection, plan_id),
+        name=str(payload.get("name") or ""),
+        length=plan_length(payload, connection=connection),
+        product_ids=[p for p in products if p],
+    )
+    resource_record(connection, "membership_plan", plan_id, state=dict(payload))
+    verb = "created" if created else "updated"
+    return Outcome(Delivery.APPLIED, f"plan {plan.external_id} {verb} from the store's plan {plan_id}")

@@ -1,0 +1,1 @@
+"""The production web server: MemberSync's pages, webhooks and API behind gunicorn."""
