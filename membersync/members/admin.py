@@ -28,6 +28,7 @@ from membersync.sync.selectors import member_explain, member_ledger
 from membersync.sync.timeline import access_timeline
 
 from . import services
+from .history import MEMBERSHIP_HISTORY
 from .models import Membership, MembershipPause, Notification, Order, Subscription, SubscriptionChange
 
 
@@ -108,7 +109,7 @@ class MemberAdmin(admin.ModelAdmin):
             ledger = member_ledger(member=member)
             begin, timelines = access_timeline(ledger, max(now, moment))
             extra_context.update(
-                explanation=member_explain(member=member, at=moment),
+                explanation=member_explain(member=member, at=moment, history=(MEMBERSHIP_HISTORY,)),
                 explain_preview=preview,
                 explain_now=now,
                 ledger=ledger,

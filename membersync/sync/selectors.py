@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from membersync.access.grants import Grant, access_at, grants_from_window
+from django.db.models import Q
+
+from membersync import clock
+from membersync.access.grants import OPEN, SUSPENDED, Grant, TargetAccess, access_at, grants_from_window
+from membersync.access.rules import Target
+from membersync.catalog.models import AccessRule, Course, Group
 from membersync.catalog.selectors import group_courses
+from membersync.errors import ServiceError
 from membersync.people.models import Member
 
+from .asof import SourceAsOf, SourceHistory, as_of_window
 from .models import Enrollment, GrantRecord, LedgerEntry
 from .sources import load_sources
 
@@ -36,79 +43,247 @@ def member_groups(member: Member) -> set[str]:
 
 
 @dataclass
+class GrantExplanation:
+    key: str
+    state: str  # open | suspended | pending | closed | never (pending, but its source ends before it opens)
+    source: str
+    opens: datetime | None
+    closes: datetime | None
+    opening: str  # when it opens, in words ("opens 9 days after the source resumes (5 of 14 days served)")
+    suspensions: list[tuple[datetime, datetime | None, str]]
+    why: str
+    close_reason: str
+    scheduled: str  # what opens it by time ("drip of plan Gold"), or ""
+
+
+@dataclass
+class LedgerLine:
+    entry: LedgerEntry
+    recorded_later: bool  # it took effect by the moment asked, but was recorded after it
+
+
+@dataclass
 class TargetExplanation:
     kind: str
     id: str
-    state: str  # open | suspended | none
+    title: str
+    state: str  # open | suspended | none, as in force at the moment asked
     access_from: datetime | None
-    grants: list[dict] = field(default_factory=list)
-    history: list[LedgerEntry] = field(default_factory=list)
+    run_start: datetime | None = None  # the start of her uninterrupted access, before suspensions pushed it back
+    pushed_back: timedelta = timedelta(0)
+    grants: list[GrantExplanation] = field(default_factory=list)
+    history: list[LedgerLine] = field(default_factory=list)
+    correction: str = ""  # what is known now about that moment, when it differs
+    granted_by: list[str] = field(default_factory=list)  # for a target none of her sources grant: what would
+
+
+@dataclass
+class SourceExplanation:
+    kind: str
+    id: str
+    label: str
+    start: datetime
+    end: datetime | None
+    end_reason: str
+    pauses: list[tuple[datetime, datetime | None, str]]
+    trial_end: datetime | None
+    status: str
+    status_rule: str
+    details: tuple[str, ...] = ()
+    correction: str = ""
+    known_then: bool = True
+
+
+PAST, NOW, FUTURE = "past", "now", "future"
 
 
 @dataclass
 class Explanation:
     member: Member
     at: datetime
-    sources: list[dict]
+    now: datetime
+    sources: list[SourceExplanation]
     targets: list[TargetExplanation]
+    asked: str | None = None  # the course or group asked about, if any
+
+    @property
+    def when(self) -> str:
+        return PAST if self.at < self.now else FUTURE if self.at > self.now else NOW
 
 
-def member_explain(*, member: Member, at: datetime, target_id: str | None = None) -> Explanation:
-    """Every grant that gives, would give, or no longer gives the member access at `at`, with its source and
-    why; computed from her sources as they stand, so a future `at` previews what she will have then."""
-    loaded = load_sources([member.pk], at)
-    windows = loaded.windows.get(member.pk, [])
-    grants: list[Grant] = [g for w in windows for g in grants_from_window(w)]
-    accesses = access_at(grants, at)
-    ledger = list(LedgerEntry.objects.filter(member=member).order_by("at", "pk"))
+def member_explain(
+    *,
+    member: Member,
+    at: datetime,
+    target_id: str | None = None,
+    history: Sequence[SourceHistory] = (),
+    now: datetime | None = None,
+) -> Explanation:
+    """Every grant that gives, gave, would give, or no longer gives the member access at `at`, with its source,
+    window and why; the ledger up to `at`.
+
+    `at` in the past: what was in force then. The sources of the kinds a `history` covers are rebuilt as they
+    were known then (the apps that own them know their history; the entry points pass them in), and what later
+    deliveries corrected is marked. `at` in the future: a preview from her sources as they stand now.
+    `target_id`: only that course (and the groups that give it) or group; one that none of her sources grant
+    says what would; an id that is no course or group is refused (not_found)."""
+    now = now or clock.now()
+    titles = _titles()
+    if target_id is not None and str(target_id) not in titles:
+        raise ServiceError("not_found", f"no course or group with id {str(target_id)!r}", field="course")
+    current = load_sources([member.pk], at).windows.get(member.pk, [])
+    covered: set[str] = set()
+    views: list[SourceAsOf] = []
+    for source_history in history:
+        covered |= source_history.kinds
+        views.extend(source_history.load([member.pk], at, now).get(member.pk, []))
+    views.extend(as_of_window(w, at) for w in current if w.kind not in covered)
+
+    then_grants = [g for v in views if v.known_then for g in grants_from_window(v.window)]
+    then = access_at(then_grants, at)
+    known_now = access_at([g for w in current for g in grants_from_window(w)], at) if at < now else then
+    ledger = [e for e in member_ledger(member=member) if e.at <= at]
     targets = []
-    for target, access in sorted(accesses.items()):
-        if target_id is not None and target.id != str(target_id):
+    for target in sorted(then.keys() | known_now.keys()):
+        if target_id is not None and not _concerns(target, str(target_id)):
             continue
+        access = then.get(target)
+        entries = [e for e in ledger if (e.target_kind, e.target_id) == (target.kind, target.id)]
+        correction = _target_correction(access, known_now.get(target), entries, at)
+        if access is None and not correction:
+            continue  # only a source nobody knew of then grants it, and not yet at that moment
         targets.append(
             TargetExplanation(
                 kind=target.kind,
                 id=target.id,
-                state=access.state,
-                access_from=access.access_from,
-                grants=[_grant_row(g, at) for g in access.grants],
-                history=[e for e in ledger if e.target_kind == target.kind and e.target_id == target.id],
+                title=titles.get(target.id, target.id),
+                state=access.state if access else "none",
+                access_from=access.access_from if access else None,
+                run_start=access.run_start if access else None,
+                pushed_back=access.pushed_back if access else timedelta(0),
+                grants=[_grant_row(g, at) for g in (access.grants if access else ())],
+                history=[LedgerLine(e, e.recorded_at > at) for e in entries],
+                correction=correction,
             )
         )
-    sources = [
-        {
-            "kind": w.kind,
-            "id": w.id,
-            "label": w.label,
-            "start": w.start,
-            "end": w.end,
-            "end_reason": w.end_reason,
-            "pauses": [(p.start, p.end, p.reason) for p in w.pauses],
-            "trial_end": w.trial_end,
-            "status": w.status,
-            "status_rule": w.status_rule,
-        }
-        for w in windows
-    ]
-    return Explanation(member=member, at=at, sources=sources, targets=targets)
+    if target_id is not None and not targets:
+        asked = str(target_id)
+        kind = "course" if asked in titles.courses else "group"
+        targets.append(
+            TargetExplanation(
+                kind=kind, id=asked, title=titles[asked], state="none", access_from=None, granted_by=granted_by(asked)
+            )
+        )
+    sources = [_source_row(v) for v in views]
+    return Explanation(member=member, at=at, now=now, sources=sources, targets=targets, asked=target_id)
 
 
-def _grant_row(grant: Grant, at: datetime) -> dict:
-    return {
-        "key": grant.key,
-        "state": grant.state_at(at),
-        "source": grant.source_label,
-        "opens": grant.opens,
-        "closes": grant.closes,
-        "suspensions": [(p.start, p.end, p.reason) for p in grant.suspensions],
-        "why": grant.why,
-        "close_reason": grant.close_reason,
-    }
+class _Titles(dict):
+    courses: set[str]
+
+
+def _titles() -> _Titles:
+    """Course and group external id -> title (a group's id, for its leadership too)."""
+    titles = _Titles(Group.objects.values_list("external_id", "title"))
+    courses = dict(Course.objects.values_list("external_id", "title"))
+    titles.courses = set(courses)
+    titles.update(courses)
+    return titles
+
+
+def _concerns(target: Target, asked: str) -> bool:
+    """A target shown when `asked` is asked about: itself, or a group that gives the course asked about."""
+    return target.id == asked or (target.kind == "group" and asked in group_courses().get(target.id, set()))
+
+
+def granted_by(target_id: str) -> list[str]:
+    """What in the catalog would grant the course or group: the plans, seat types and license types that
+    include it, directly or through a group."""
+    groups = {g for g, courses in group_courses().items() if target_id in courses}
+    found = []
+    rules = AccessRule.objects.filter(
+        Q(course__external_id=target_id) | Q(group__external_id=target_id) | Q(group__external_id__in=groups)
+    ).select_related("plan", "seat_type", "license_type", "group")
+    for rule in rules.order_by("pk"):
+        template = rule.plan or rule.seat_type or rule.license_type
+        kind = "plan" if rule.plan else "seat type" if rule.seat_type else "license type"
+        name = f"{kind} {template.external_id}"
+        if template.name and template.name != template.external_id:
+            name += f" ({template.name})"
+        if rule.group is not None and rule.group.external_id != target_id:
+            name += f", through group {rule.group.external_id}"
+        if rule.target_kind == "group_leader":
+            name += " (as the group's leader)"
+        if name not in found:
+            found.append(name)
+    return found
+
+
+def _source_row(view: SourceAsOf) -> SourceExplanation:
+    w = view.window
+    return SourceExplanation(
+        kind=w.kind,
+        id=w.id,
+        label=w.label,
+        start=w.start,
+        end=w.end,
+        end_reason=w.end_reason,
+        pauses=[(p.start, p.end, p.reason) for p in w.pauses],
+        trial_end=w.trial_end,
+        status=w.status,
+        status_rule=w.status_rule,
+        details=view.details,
+        correction=view.correction,
+        known_then=view.known_then,
+    )
+
+
+def _word(state: str, other: str) -> str:
+    if state == "none":
+        return "closed" if other in (OPEN, SUSPENDED) else "not open"
+    return state
+
+
+def _target_correction(then: TargetAccess | None, known_now: TargetAccess | None, entries, at: datetime) -> str:
+    """What is known now about the target at `at`, when it differs from what was in force then."""
+    was = then.state if then else "none"
+    is_ = known_now.state if known_now else "none"
+    if was == is_:
+        return ""
+    later = sorted((e for e in entries if e.recorded_at > at), key=lambda e: (e.recorded_at, e.pk))
+    who, since = "what is known now", ""
+    if later:
+        entry = later[0]
+        since = f" (since {entry.at:%Y-%m-%d %H:%M})"
+        if entry.event_id is not None:
+            event = entry.event
+            who = f"a later delivery ({event.kind}, received {event.received_at:%Y-%m-%d %H:%M})"
+        else:
+            who = f"a later reconcile ({entry.cause}, recorded {entry.recorded_at:%Y-%m-%d %H:%M})"
+    return f"was {_word(was, is_)} then; {who} says it was already {_word(is_, was)}{since}"
+
+
+def _grant_row(grant: Grant, at: datetime) -> GrantExplanation:
+    state = grant.state_at(at)
+    if grant.never_opens:
+        state = "never"
+    return GrantExplanation(
+        key=grant.key,
+        state=state,
+        source=grant.source_label,
+        opens=grant.opens,
+        closes=grant.closes,
+        opening=grant.opening(at),
+        suspensions=[(p.start, p.end, p.reason) for p in grant.suspensions],
+        why=grant.why,
+        close_reason=grant.close_reason,
+        scheduled=grant.scheduled,
+    )
 
 
 def member_ledger(*, member: Member) -> list[LedgerEntry]:
     """Every ledger entry of the member, oldest first."""
-    return list(LedgerEntry.objects.filter(member=member).order_by("at", "pk"))
+    return list(LedgerEntry.objects.filter(member=member).select_related("event").order_by("at", "pk"))
 
 
 def target_states(*, member_ids: Iterable[int], states: Iterable[str]) -> list[tuple[int, str, str, str]]:
