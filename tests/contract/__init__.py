@@ -1,0 +1,1 @@
+"""Contract fixtures: faithful stand-ins for the external systems, for tests and benchmarks only (never the product)."""
