@@ -79,7 +79,7 @@ def test_the_seat_subscription_on_hold_suspends_the_license_and_its_cancellation
 
     pool_subscription(START + timedelta(days=20), "cancelled")
     assert courses("sam") == set()
-    assert license_of("sam") == "expired"  # docs/decisions: her seat gives nothing any more, the license with it
+    assert license_of("sam") == "expired"  # decision 0009: her seat gives nothing any more, the license with it
     # As of a moment before the cancellation, it was hers and active.
     assert license_of("sam", moment=START + timedelta(days=15)) == "active"
 
