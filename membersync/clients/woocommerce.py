@@ -366,13 +366,14 @@ class WooCommerceClient:
             "Check the consumer key and secret (WooCommerce → Settings → Advanced → REST API) and that the key "
             "has Read permission"
         )
-        if not self._https:
-            hint += "; over plain http WooCommerce ignores the key unless the site believes it is served over HTTPS"
-        elif not self._query_auth and code in (None, "woocommerce_rest_cannot_view"):
+        if not self._query_auth and code in (None, "woocommerce_rest_cannot_view"):
+            # An unknown key and a missing Authorization header look the same: the request is anonymous.
             hint += (
                 "; if they are right, the web server may strip the Authorization header: connect with "
                 "query-string authentication instead"
             )
+        if not self._https:
+            hint += "; over plain http WooCommerce ignores the key unless the site believes it is served over HTTPS"
         return hint + "."
 
     def _error_body(self, response: httpx.Response) -> tuple[str | None, str]:
