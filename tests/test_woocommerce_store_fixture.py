@@ -332,3 +332,60 @@ def test_a_renewal_flickers_the_linked_membership(store, receiver):
     assert [
         r.json()["status"] for r in receiver.received if r.header("X-WC-Webhook-Topic") == "user_membership.updated"
     ] == ["active"]
+
+
+def test_a_line_refund_is_listed_with_the_refunded_item_and_a_full_refund_makes_the_order_refunded(store):
+    lines = [{"product_id": 84, "price": 29}, {"product_id": 90, "price": 10, "quantity": 2}]
+    order = store.order(id=727, customer=80, line_items=lines)
+    first, second = (item["id"] for item in order["line_items"])
+    refund = store.refund(727, line_items=[second], reason="wrong course")
+    assert refund["amount"] == "20.00" and refund["line_items"][0]["quantity"] == -2
+    meta = refund["line_items"][0]["meta_data"][0]
+    assert (meta["key"], meta["value"]) == ("_refunded_item_id", str(second))
+    after = store.get("orders", 727)
+    assert after["status"] == "processing" and after["refunds"] == [
+        {"id": refund["id"], "reason": "wrong course", "total": "-20.00"}
+    ]
+    assert [r["id"] for r in _rest(store, "orders/727/refunds").json()] == [refund["id"]]
+    store.refund(727, line_items=[first])
+    assert store.get("orders", 727)["status"] == "refunded"
+
+
+def test_a_transfer_and_a_vanished_resource(store, receiver):
+    for topic in ("user_membership.transferred", "user_membership.updated", "order.updated", "subscription.updated"):
+        store.webhook(topic, receiver.url, "s3cret")
+    store.customer(id=81)
+    store.user_membership(id=19, customer=80, plan=55)
+    store.user_membership(19, customer=81)
+    store.order(id=727, customer=80, product_id=84)
+    store.order(727, status="completed")
+    store.subscription(id=1300, customer=80, product_id=84)
+    store.subscription(1300, status="on-hold")
+    store.delete("orders", 727, permanently=True)  # gone before its queued update is sent; fires nothing itself
+    store.delete("subscriptions", 1300, permanently=True)
+    store.send_pending()
+    bodies = {r.header("X-WC-Webhook-Topic"): r.json() for r in receiver.received[4:]}
+    assert (
+        bodies["user_membership.transferred"]["customer_id"] == 81 == bodies["user_membership.updated"]["customer_id"]
+    )
+    assert bodies["order.updated"]["code"] == "woocommerce_rest_shop_order_invalid_id"
+    assert bodies["subscription.updated"] == []
+
+
+def test_deliveries_can_go_in_process_to_a_wsgi_app(woocommerce_store_factory):  # noqa: F811
+    seen = []
+
+    def app(environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        seen.append((environ["PATH_INFO"], environ.get("HTTP_X_WC_WEBHOOK_TOPIC"), body))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b""]
+
+    store = woocommerce_store_factory(delivery_transport=httpx.WSGITransport(app=app))
+    store.customer(id=80)
+    hook = store.webhook("customer.updated", "http://testserver/webhooks/woocommerce/shop", "s3cret")
+    store.customer(80, email="new@example.com")
+    assert hook.ping_status == 200 and store.send_pending() == [200]
+    shop = "/webhooks/woocommerce/shop"
+    assert [(path, topic) for path, topic, _ in seen] == [(shop, None), (shop, "customer.updated")]
+    assert json.loads(seen[-1][2])["email"] == "new@example.com"

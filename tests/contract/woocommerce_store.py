@@ -603,7 +603,8 @@ class FakeStore:
 
     def _order_key(self, id: int) -> str:
         alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-        return "wc_order_" + "".join(random.Random(f"{self._salt}{id}").choice(alphabet) for _ in range(13))
+        rng = random.Random(f"{self._salt}{id}")
+        return "wc_order_" + "".join(rng.choice(alphabet) for _ in range(13))
 
     def _items(self, line_items, product_id, variation_id, quantity, price) -> list[_Item]:
         if line_items is not NOT_GIVEN:
@@ -2108,7 +2109,8 @@ class FakeStore:
             records = [self._refunds[r] for r in self._orders[ids[0]].refund_ids]
         else:
             records = list(self._table(route).values())
-        records = [r for r in records if self._matches(route, r, values, one)]
+        tests = self._filters(route, values, one)
+        records = [r for r in records if all(test(r) for test in tests)]
 
         include = {int(v) for v in values("include") if v.isdigit()}
         if include:
@@ -2151,20 +2153,25 @@ class FakeStore:
             extra.append(("Link", ", ".join(links)))
         return self._json_answer(200, [render(r) for r in chosen], extra)
 
-    def _matches(self, route: str, record, values: Callable, one: Callable) -> bool:
+    def _filters(self, route: str, values: Callable, one: Callable) -> list[Callable[[Any], bool]]:
+        """The route's query filters as tests on a record, read from the query once per request."""
+        tests: list[Callable[[Any], bool]] = []
+
+        def among(attr: str, wanted: list[str]) -> None:
+            if wanted:
+                allowed = set(wanted)
+                tests.append(lambda r: str(getattr(r, attr)) in allowed)
+
         statuses = values("status")
         if route in ("orders", "subscriptions", "products", "memberships/plans"):
             if statuses and "any" not in statuses:
-                wanted = {s.removeprefix("wc-") for s in statuses}
-                if record.status not in wanted:
-                    return False
-            elif record.status == "trash":
-                return False
+                allowed_status = {status.removeprefix("wc-") for status in statuses}
+                tests.append(lambda r: r.status in allowed_status)
+            else:
+                tests.append(lambda r: r.status != "trash")
         if route in ("orders", "subscriptions"):
-            for name, attr in (("customer", "customer_id"), ("parent", "parent_id")):
-                wanted = values(name)
-                if wanted and str(getattr(record, attr)) not in wanted:
-                    return False
+            among("customer_id", values("customer"))
+            among("parent_id", values("parent"))
             for name, attr, later in (
                 ("after", "created", True),
                 ("before", "created", False),
@@ -2174,41 +2181,45 @@ class FakeStore:
                 bound = one(name)
                 if bound:
                     moment = _utc(bound)
-                    value = getattr(record, attr)
-                    if (later and not value > moment) or (not later and not value < moment):
-                        return False
+                    if later:
+                        tests.append(lambda r, a=attr, m=moment: getattr(r, a) > m)
+                    else:
+                        tests.append(lambda r, a=attr, m=moment: getattr(r, a) < m)
         if route == "customers":
-            email = one("email")
-            if email and record.email.lower() != email.lower():
-                return False
+            email = (one("email") or "").lower()
+            if email:
+                tests.append(lambda r: r.email.lower() == email)
             role = one("role") or "customer"
-            if role != "all" and record.role != role:
-                return False
+            if role != "all":
+                tests.append(lambda r: r.role == role)
         if route == "products":
-            for name, attr in (("type", "type"), ("parent", "parent_id")):
-                wanted = values(name)
-                if wanted and str(getattr(record, attr)) not in wanted:
-                    return False
+            among("type", values("type"))
+            among("parent_id", values("parent"))
         if route == "memberships/members":
-            if statuses and "any" not in statuses and record.status not in {s.removeprefix("wcm-") for s in statuses}:
-                return False
+            if statuses and "any" not in statuses:
+                allowed_membership = {status.removeprefix("wcm-") for status in statuses}
+                tests.append(lambda r: r.status in allowed_membership)
             customer = one("customer")
             if customer is not None:
-                owner = self._customers.get(record.customer_id)
-                known = {str(record.customer_id)} | ({owner.email.lower(), owner.username.lower()} if owner else set())
-                if customer.lower() not in known:
-                    return False
+                owners = {
+                    c.id
+                    for c in self._customers.values()
+                    if customer.lower() in (str(c.id), c.email.lower(), c.username.lower())
+                }
+                if customer.isdigit():
+                    owners.add(int(customer))
+                tests.append(lambda r: r.customer_id in owners)
             plans = values("plan")
             if plans:
-                plan = self._plans.get(record.plan_id)
-                names = {str(record.plan_id)} | ({plan.slug} if plan else set())
-                if not names & set(plans):
-                    return False
+                plan_ids = {p.id for p in self._plans.values() if p.slug in plans} | {
+                    int(p) for p in plans if p.isdigit()
+                }
+                tests.append(lambda r: r.plan_id in plan_ids)
             for name, attr in (("order", "order_id"), ("product", "product_id"), ("subscription", "subscription_id")):
                 wanted = one(name)
-                if wanted is not None and str(getattr(record, attr)) != wanted:
-                    return False
-        return True
+                if wanted is not None:
+                    tests.append(lambda r, a=attr, w=wanted: str(getattr(r, a)) == w)
+        return tests
 
 
 class _Handler(BaseHTTPRequestHandler):
