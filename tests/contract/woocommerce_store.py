@@ -71,6 +71,18 @@ Webhooks, as WooCommerce delivers them
   DOMAIN.md "How a membership follows its subscription" says (subscription-tied plans; installment plans are not
   distinguished), each a user_membership.updated of its own.
 
+Changing the store: customer(), product(), plan(), order(), subscription(), user_membership() create an object
+(unknown or no id) or update it (known id), keeping what is not given and firing *.created / *.updated; each
+returns the object as the REST API shows it. refund() (order.updated; a full refund makes the order refunded),
+renew() (a renewal as Subscriptions runs it: renewal order, on-hold, paid, active again), delete() (the trash,
+or permanently: an order removed without the trash fires nothing, as order.deleted only hooks the trash),
+restore(), emit() (any topic by hand). Every change is stamped with the store's clock (`now`, `set_time`,
+`advance`), which then moves on by `tick` (1 s by default, so modification dates increase; tick=timedelta(0)
+gives same-second changes). Inferred, not documented: a renewal order's created_via "subscription" and
+_subscription_renewal meta, a transfer also firing user_membership.updated, subscription.deleted on permanent
+deletion too. Deliveries go over real HTTP, or in-process with `delivery_transport=httpx.WSGITransport(app=...)`.
+RecordingReceiver is a loopback endpoint that records what it is sent.
+
 Not reproduced: OAuth 1.0a over plain http, writes over REST, the Legacy API, webhook topics beyond the six
 resources above, v1/v2 shapes of resources other than subscriptions.
 """
