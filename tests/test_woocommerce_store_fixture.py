@@ -389,3 +389,13 @@ def test_deliveries_can_go_in_process_to_a_wsgi_app(woocommerce_store_factory): 
     shop = "/webhooks/woocommerce/shop"
     assert [(path, topic) for path, topic, _ in seen] == [(shop, None), (shop, "customer.updated")]
     assert json.loads(seen[-1][2])["email"] == "new@example.com"
+
+
+def test_the_product_never_imports_the_fixture():
+    package = Path(__file__).resolve().parents[1] / "membersync"
+    offending = [
+        str(path.relative_to(package.parent))
+        for path in package.rglob("*.py")
+        if re.search(r"^\s*(from|import)\s+tests\b", path.read_text(), re.MULTILINE)
+    ]
+    assert offending == []
