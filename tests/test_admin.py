@@ -57,7 +57,7 @@ def test_member_page_explains_her_access_and_shows_a_timeline(site, admin_client
     grace = Member.objects.get(external_id="grace")
     page = admin_client.get(_url(Member, "change", grace.pk)).content.decode()
     assert "Access now" in page
-    assert "course <strong>advanced</strong>" in page
+    assert 'course <strong>Advanced Leadership</strong> <span class="ms-muted">(advanced)</span>' in page
     assert "Enrollment start" in page
     assert "grants course advanced 14 days after the start" in page
     assert "paused by MemberSync" in page  # the suspension, from the ledger and the grant (the actor by its label)
@@ -72,6 +72,78 @@ def test_member_page_previews_another_day(site, admin_client):
     assert "2026-12-31" in page
     bad = admin_client.get(_url(Member, "change", grace.pk), {"at": "someday"}, follow=True)
     assert bad.status_code == 200 and "is not a date" in bad.content.decode()
+
+
+# --- the member page as of another day: a site built from tests/test_explain_as_of.py's scenario ------------------
+
+
+@pytest.fixture
+def alice_page(db, set_clock, admin_client):
+    from membersync.scenarios.parsing import load
+    from membersync.scenarios.runner import FileResult, _run
+    from membersync.sync.worker import worker_run_until
+    from tests.test_explain_as_of import NOW as SCENARIO_NOW
+    from tests.test_explain_as_of import SITE
+
+    result = FileResult("site")
+    _run(load(SITE), result)
+    assert result.failures == []
+    worker_run_until(SCENARIO_NOW)
+    alice = Member.objects.get(external_id="alice")
+
+    def page(day: str | None = None) -> str:
+        response = admin_client.get(_url(Member, "change", alice.pk), {"at": day} if day else {})
+        assert response.status_code == 200
+        return response.content.decode()
+
+    return page
+
+
+def _section(page: str, title: str) -> str:
+    start = page.index(f"<h3>{title}")
+    return page[start : page.index("<h3>", start + 4) if "<h3>" in page[start + 4 :] else len(page)]
+
+
+def test_member_page_on_a_past_day_shows_what_was_in_force_then_and_the_ledger_up_to_it(alice_page):
+    page = alice_page("2026-02-15")
+    assert "(in the past: what was in force then)" in page
+    sources = _section(page, "Sources")
+    assert "<strong>paused</strong>" in sources and "subscription 101: on-hold since 2026-02-10 00:00" in sources
+    assert "plan Basic" not in sources  # bought on 1 March
+    access = _section(page, "Courses and groups")
+    assert "opens 5 days after the source resumes (40 of 45 days served)" in access
+    ledger = _section(page, "Ledger up to 2026-02-15 00:00")
+    assert "suspended" in ledger and "resumed" not in ledger and "order.complete" not in ledger
+
+
+def test_member_page_marks_what_a_later_delivery_corrected(alice_page):
+    page = alice_page("2026-03-17")
+    sources = _section(page, "Sources")
+    assert "<strong>active</strong>" in sources
+    assert (
+        "was active then; a later delivery (subscription.update, received 2026-03-20 00:00) says it was already "
+        "cancelled (since 2026-03-15 00:00)" in sources
+    )
+    assert "was open then; a later delivery" in _section(page, "Courses and groups")
+    assert "recorded 2026-03-20 00:00, after this day" in _section(page, "Ledger")
+
+
+def test_member_page_timeline_reaches_the_previewed_day_with_what_is_to_come_and_a_date_axis(alice_page):
+    page = alice_page("2026-07-01")
+    timeline = _section(page, "Timeline")
+    for day in ("2026-01-01", "2026-04-01", "2026-07-01"):
+        assert f">{day}</span>" in timeline  # the date axis
+    assert 'class="ms-line ms-line-at" style="left: 97.09%"' in timeline  # the previewed day, near the right end
+    bonus = timeline[timeline.index("<strong>bonus</strong>") :]
+    bonus = bonus[: bonus.index("</tr>")]
+    assert 'ms-seg ms-seg-open ms-future" style="left: 96.01%' in bonus  # to come, not yet in the ledger
+    assert "opens 2026-06-29 00:00 (drip of plan Basic)" in bonus
+    # Courses are named by their titles; the enrollment start that suspension pushed back says so.
+    intro = timeline[timeline.index("<strong>Introduction</strong>") :]
+    assert "enrollment start 2026-01-11 00:00, pushed back 10 days by suspension" in intro[: intro.index("</tr>")]
+    access = _section(page, "Courses and groups")
+    assert "course <strong>Advanced Practice</strong>" in access
+    assert "pushed back 10 days by suspension (her access began 2026-01-01 00:00)" in access
 
 
 def _membership(member: str) -> Membership:

@@ -24,8 +24,8 @@ from membersync.datebounds import BoundedDateTimeField, out_of_range
 from membersync.errors import ServiceError
 from membersync.people.admin import IdentityInline
 from membersync.people.models import Member
-from membersync.sync.selectors import member_explain, member_ledger
-from membersync.sync.timeline import access_timeline
+from membersync.sync.selectors import member_explain
+from membersync.sync.timeline import member_timeline
 
 from . import services
 from .history import MEMBERSHIP_HISTORY
@@ -39,18 +39,18 @@ def admin_actor(request) -> Actor:
 # --- the member's page: her explanation and a timeline of her access -------------------------------------------
 
 
-def _preview_moment(request) -> tuple[datetime, bool]:
+def _preview_moment(request, now: datetime) -> tuple[datetime, bool]:
     text = request.GET.get("at", "").strip()
     if not text:
-        return clock.now(), False
+        return now, False
     try:
         day = date.fromisoformat(text)
     except ValueError:
         messages.error(request, f"at: {text!r} is not a date (YYYY-MM-DD); showing now")
-        return clock.now(), False
+        return now, False
     if problem := out_of_range(day):
         messages.error(request, f"at: {problem} Showing now.")
-        return clock.now(), False
+        return now, False
     return datetime.combine(day, time.min, tzinfo=UTC), True
 
 
@@ -104,18 +104,11 @@ class MemberAdmin(admin.ModelAdmin):
         member = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if member is not None:
-            moment, preview = _preview_moment(request)
             now = clock.now()
-            ledger = member_ledger(member=member)
-            begin, timelines = access_timeline(ledger, max(now, moment))
+            moment, preview = _preview_moment(request, now)
+            explanation = member_explain(member=member, at=moment, now=now, history=(MEMBERSHIP_HISTORY,))
             extra_context.update(
-                explanation=member_explain(member=member, at=moment, history=(MEMBERSHIP_HISTORY,)),
-                explain_preview=preview,
-                explain_now=now,
-                ledger=ledger,
-                timeline_begin=begin,
-                timeline_end=max(now, moment),
-                timelines=timelines,
+                explanation=explanation, explain_preview=preview, timeline=member_timeline(explanation)
             )
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 
 from membersync import clock
-from membersync.access.grants import OPEN, SUSPENDED, Grant, TargetAccess, access_at, grants_from_window
+from membersync.access.grants import OPEN, SUSPENDED, Grant, TargetAccess, access_at, days, grants_from_window
 from membersync.access.rules import Target
 from membersync.catalog.models import AccessRule, Course, Group
 from membersync.catalog.selectors import group_courses
@@ -60,6 +60,7 @@ class GrantExplanation:
 class LedgerLine:
     entry: LedgerEntry
     recorded_later: bool  # it took effect by the moment asked, but was recorded after it
+    title: str = ""  # its course's or group's title
 
 
 @dataclass
@@ -75,6 +76,10 @@ class TargetExplanation:
     history: list[LedgerLine] = field(default_factory=list)
     correction: str = ""  # what is known now about that moment, when it differs
     granted_by: list[str] = field(default_factory=list)  # for a target none of her sources grant: what would
+
+    @property
+    def pushed_back_days(self) -> str:
+        return days(self.pushed_back)
 
 
 @dataclass
@@ -105,6 +110,7 @@ class Explanation:
     sources: list[SourceExplanation]
     targets: list[TargetExplanation]
     asked: str | None = None  # the course or group asked about, if any
+    ledger: list[LedgerLine] = field(default_factory=list)  # every entry that took effect by `at`
 
     @property
     def when(self) -> str:
@@ -128,7 +134,7 @@ def member_explain(
     `target_id`: only that course (and the groups that give it) or group; one that none of her sources grant
     says what would; an id that is no course or group is refused (not_found)."""
     now = now or clock.now()
-    titles = _titles()
+    titles = target_titles()
     if target_id is not None and str(target_id) not in titles:
         raise ServiceError("not_found", f"no course or group with id {str(target_id)!r}", field="course")
     current = load_sources([member.pk], at).windows.get(member.pk, [])
@@ -162,7 +168,7 @@ def member_explain(
                 run_start=access.run_start if access else None,
                 pushed_back=access.pushed_back if access else timedelta(0),
                 grants=[_grant_row(g, at) for g in (access.grants if access else ())],
-                history=[LedgerLine(e, e.recorded_at > at) for e in entries],
+                history=[LedgerLine(e, e.recorded_at > at, titles.get(e.target_id, e.target_id)) for e in entries],
                 correction=correction,
             )
         )
@@ -175,14 +181,15 @@ def member_explain(
             )
         )
     sources = [_source_row(v) for v in views]
-    return Explanation(member=member, at=at, now=now, sources=sources, targets=targets, asked=target_id)
+    lines = [LedgerLine(e, e.recorded_at > at, titles.get(e.target_id, e.target_id)) for e in ledger]
+    return Explanation(member=member, at=at, now=now, sources=sources, targets=targets, asked=target_id, ledger=lines)
 
 
 class _Titles(dict):
     courses: set[str]
 
 
-def _titles() -> _Titles:
+def target_titles() -> _Titles:
     """Course and group external id -> title (a group's id, for its leadership too)."""
     titles = _Titles(Group.objects.values_list("external_id", "title"))
     courses = dict(Course.objects.values_list("external_id", "title"))

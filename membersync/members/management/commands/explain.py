@@ -33,12 +33,15 @@ class Command(MemberSyncCommand):
         found = Member.objects.filter(external_id=member).first()
         if found is None:
             raise CommandError(f"no member with id {member!r}")
+        now = clock.now()
         try:
-            moment = parse_moment(at) if at else clock.now()
+            moment = parse_moment(at) if at else now
         except MomentError as error:
             raise CommandError(f"--at: {error}") from None
         try:
-            explanation = member_explain(member=found, at=moment, target_id=course, history=(MEMBERSHIP_HISTORY,))
+            explanation = member_explain(
+                member=found, at=moment, now=now, target_id=course, history=(MEMBERSHIP_HISTORY,)
+            )
         except ServiceError as error:
             raise CommandError(error.message) from None
         self.stdout.write(explanation_text(explanation))
