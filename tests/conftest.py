@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from membersync import clock
+from tests.contract.fixtures import woocommerce_store, woocommerce_store_factory  # noqa: F401  (fixtures)
 
 SHARED_SCENARIOS = Path(__file__).resolve().parents[2] / "shared" / "scenarios"
 OWN_SCENARIOS = Path(__file__).resolve().parent / "scenarios"

@@ -49,11 +49,12 @@ MAX_ATTEMPTS = 8
 
 @dataclass(frozen=True)
 class Handler:
-    """How one resource's deliveries are applied: `fetch` reads what the store alone knows (outside any
-    transaction; may raise StoreUnavailable to be retried), `apply` applies the delivery with it."""
+    """How one resource's state is applied, from a delivery or an import: `fetch` reads what the store alone
+    knows (outside any transaction; may raise StoreUnavailable to be retried), `apply` applies the state with
+    it. Both take (connection, payload, action=created|updated|deleted|...)."""
 
     apply: Callable[..., Outcome]
-    fetch: Callable[[Connection, Delivery, Mapping], dict] | None = None
+    fetch: Callable[..., dict] | None = None
 
 
 WOOCOMMERCE_HANDLERS = {
@@ -115,6 +116,12 @@ def delivery_apply(delivery: Delivery, *, now: datetime) -> str:
         payload = json.loads(bytes(delivery.body))
     except (ValueError, UnicodeDecodeError) as error:
         return _settle(delivery, now, Outcome(Delivery.FAILED, ""), error=f"the body is not JSON: {error}")
+    if _vanished(payload):
+        text = (
+            "the store sent no state: the resource was deleted before this delivery was sent "
+            "(its deletion arrives as a delivery of its own)"
+        )
+        return _settle(delivery, now, Outcome(Delivery.IGNORED, text))
     if not isinstance(payload, dict):
         return _settle(delivery, now, Outcome(Delivery.FAILED, ""), error="the body is JSON but not an object")
     handler = _handler(delivery)
@@ -122,9 +129,10 @@ def delivery_apply(delivery: Delivery, *, now: datetime) -> str:
         text = f"topic {delivery.topic or '(none)'} says nothing MemberSync follows"
         return _settle(delivery, now, Outcome(Delivery.IGNORED, text))
     try:
-        extra = handler.fetch(delivery.connection, delivery, payload) if handler.fetch else {}
+        action = delivery.action or "updated"
+        extra = handler.fetch(delivery.connection, payload, action=action) if handler.fetch else {}
         with transaction.atomic():
-            outcome = handler.apply(delivery.connection, delivery, payload, **extra)
+            outcome = handler.apply(delivery.connection, payload, action=action, **extra)
     except StoreUnavailable as error:
         return _retry_later(delivery, now, f"the store could not be read: {error}")
     except (ServiceError, PayloadError, StoreError) as error:
@@ -133,6 +141,14 @@ def delivery_apply(delivery: Delivery, *, now: datetime) -> str:
         log.exception("delivery %s failed to apply", delivery.pk)
         return _settle(delivery, now, Outcome(Delivery.FAILED, ""), error=f"{type(error).__name__}: {error}")
     return _settle(delivery, now, outcome)
+
+
+def _vanished(payload) -> bool:
+    """What WooCommerce sends for a resource deleted before its queued delivery ran: `[]`, or its REST API's
+    not-found error object instead of the resource."""
+    if payload == []:
+        return True
+    return isinstance(payload, dict) and {"code", "message", "data"} <= set(payload) and "id" not in payload
 
 
 def _handler(delivery: Delivery) -> Handler | None:

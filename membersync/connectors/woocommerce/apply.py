@@ -53,8 +53,8 @@ def customer_member(connection: Connection, customer: payloads.Customer) -> str:
 # ---- subscriptions ----
 
 
-def subscription_apply(connection: Connection, delivery: Delivery, payload: Mapping) -> Outcome:
-    if delivery.action == "deleted" or set(payload) == {"id"}:
+def subscription_apply(connection: Connection, payload: Mapping, *, action: str = "updated") -> Outcome:
+    if action == "deleted" or set(payload) == {"id"}:
         return _subscription_deleted(connection, payloads.deleted_id(payload))
     state = payloads.subscription_read(payload, local_offset=local_offset(connection))
     if state.status == "trash":
@@ -102,10 +102,10 @@ def _learn_subscription_products(connection: Connection, products: list[str]) ->
 # ---- orders ----
 
 
-def order_fetch(connection: Connection, delivery: Delivery, payload: Mapping) -> dict:
+def order_fetch(connection: Connection, payload: Mapping, *, action: str = "updated") -> dict:
     """A paid order with refunds: which of its lines were refunded, read from the store's refunds (the order
     itself does not say)."""
-    if delivery.action == "deleted" or not payload.get("refunds"):
+    if action == "deleted" or not payload.get("refunds"):
         return {}
     if str(payload.get("status") or "") not in payloads.PAID_STATUSES:
         return {}
@@ -120,9 +120,9 @@ def order_fetch(connection: Connection, delivery: Delivery, payload: Mapping) ->
     return {"refunded_lines": sorted(refunded - {""})}
 
 
-def order_apply(connection: Connection, delivery: Delivery, payload: Mapping, *, refunded_lines=None) -> Outcome:
+def order_apply(connection: Connection, payload: Mapping, *, action: str = "updated", refunded_lines=None) -> Outcome:
     """`refunded_lines`: the ids of the line items refunded so far (read from the store's refunds), if any."""
-    if delivery.action == "deleted" or set(payload) == {"id"}:
+    if action == "deleted" or set(payload) == {"id"}:
         order_id = payloads.deleted_id(payload)
         return _order_end(connection, order_id, _granted_lines(order_id), "deleted in the store")
     order = payloads.order_read(payload, local_offset=local_offset(connection))
@@ -209,8 +209,8 @@ def _order_end(connection: Connection, order_id: str, lines: dict[str, list[str]
 # ---- customers ----
 
 
-def customer_apply(connection: Connection, delivery: Delivery, payload: Mapping) -> Outcome:
-    if delivery.action == "deleted" or set(payload) == {"id"}:
+def customer_apply(connection: Connection, payload: Mapping, *, action: str = "updated") -> Outcome:
+    if action == "deleted" or set(payload) == {"id"}:
         customer_id = payloads.deleted_id(payload)
         resource_record(connection, "customer", customer_id, deleted=True)
         return Outcome(

@@ -52,9 +52,9 @@ def plan_length(payload: Mapping, *, connection: Connection):
     return UNLIMITED
 
 
-def membership_plan_apply(connection: Connection, delivery: Delivery, payload: Mapping) -> Outcome:
+def membership_plan_apply(connection: Connection, payload: Mapping, *, action: str = "updated") -> Outcome:
     plan_id = payloads.deleted_id(payload)
-    if delivery.action == "deleted" or set(payload) == {"id"}:
+    if action == "deleted" or set(payload) == {"id"}:
         resource_record(connection, "membership_plan", plan_id, deleted=True)
         return Outcome(
             Delivery.APPLIED,
