@@ -17,6 +17,7 @@ from membersync.errors import ServiceError
 from membersync.members import services
 from membersync.members.models import Membership
 from membersync.members.subscriptions import subscription_update
+from membersync.orgs.models import SeatHolding
 from membersync.people.models import Member
 from membersync.scenarios.parsing import load
 from membersync.scenarios.runner import FileResult, _run
@@ -324,3 +325,53 @@ def test_a_membership_made_known_only_later_is_not_in_force_then(gold, set_clock
     intro = text.split("  course intro: ", 1)[1]
     assert intro.startswith("open, enrollment start 2026-01-01 00:00\n")
     assert "    [open] membership in plan Basic" not in intro  # its grant was not in force then
+
+
+ORG = """
+catalog:
+  courses: [safety, gdpr]
+  seat_types: [{id: standard, name: Standard, grants: [{course: safety}]}]
+  license_types: [{id: compliance, name: Compliance, grants: [{course: gdpr}], length: "12 months"}]
+timeline:
+  - {at: 2026-01-01, do: org.create, org: {id: acme, name: Acme, owner: olivia}}
+  - {at: 2026-01-01, do: seats.add, org: acme, seat_type: standard, quantity: 2}
+  - {at: 2026-01-02, do: seats.assign, org: acme, member: sam}
+  - {at: 2026-01-02, do: license.issue, license: {id: L1, type: compliance, to_member: sam}}
+  - {at: 2026-02-01, do: license.assign, id: L1, member: tina}
+  - {at: 2026-03-01, do: seats.release, org: acme, member: sam}
+"""
+SEAT = "Standard seat in organization Acme [seat {seat}]: from 2026-01-02 00:00 until 2026-03-01 00:00 (seat released by MemberSync)"
+LICENSE = "license L1 (Compliance) [license L1]: from 2026-01-02 00:00 until 2026-02-01 00:00 (license L1 was reassigned by MemberSync)"
+
+
+def test_seat_and_license_statuses_are_as_of_the_moment_and_ends_made_later_say_so(db, set_clock):
+    result = FileResult("org")
+    _run(load(ORG), result)
+    assert result.failures == []
+    worker_run_until(at("2026-04-01"))
+    seat = SeatHolding.objects.get(member__external_id="sam").pk  # the id the seat's source goes by
+
+    def sources(day: str) -> str:
+        return explain("sam", "--at", day).split("\nSources:\n", 1)[1].split("\nAccess:", 1)[0]
+
+    assert sources("2026-01-15") == (
+        f"  {SEAT.format(seat=seat)}\n"
+        "    status held: held since 2026-01-02 00:00\n"
+        "    corrected later: its end on 2026-03-01 00:00 was not known then: a later seats.release (received 2026-03-01 00:00) made it\n"
+        f"  {LICENSE}\n"
+        "    status active: assigned since 2026-01-02 00:00\n"
+        "    corrected later: its end on 2026-02-01 00:00 was not known then: a later license.assign (received 2026-02-01 00:00) made it\n"
+    )
+    assert sources("2026-02-15") == (
+        f"  {SEAT.format(seat=seat)}\n"
+        "    status held: held since 2026-01-02 00:00\n"
+        "    corrected later: its end on 2026-03-01 00:00 was not known then: a later seats.release (received 2026-03-01 00:00) made it\n"
+        f"  {LICENSE}\n"
+        "    status none: license L1 was reassigned by MemberSync\n"
+    )
+    assert sources("2026-03-15") == (
+        f"  {SEAT.format(seat=seat)}\n"
+        "    status ended: seat released by MemberSync\n"
+        f"  {LICENSE}\n"
+        "    status none: license L1 was reassigned by MemberSync\n"
+    )

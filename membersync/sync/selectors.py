@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.db.models import Q
@@ -143,12 +143,16 @@ def member_explain(
     for source_history in history:
         covered |= source_history.kinds
         views.extend(source_history.load([member.pk], at, now).get(member.pk, []))
-    views.extend(as_of_window(w, at) for w in current if w.kind not in covered)
+    everything = member_ledger(member=member)
+    for window in current:
+        if window.kind not in covered:
+            view = as_of_window(window, at)
+            views.append(_as_known_then(view, everything, at) if at < now else view)
 
     then_grants = [g for v in views if v.known_then for g in grants_from_window(v.window)]
     then = access_at(then_grants, at)
     known_now = access_at([g for w in current for g in grants_from_window(w)], at) if at < now else then
-    ledger = [e for e in member_ledger(member=member) if e.at <= at]
+    ledger = [e for e in everything if e.at <= at]
     targets = []
     for target in sorted(then.keys() | known_now.keys()):
         if target_id is not None and not _concerns(target, str(target_id)):
@@ -224,6 +228,24 @@ def granted_by(target_id: str) -> list[str]:
         if name not in found:
             found.append(name)
     return found
+
+
+def _as_known_then(view: SourceAsOf, ledger: list[LedgerEntry], at: datetime) -> SourceAsOf:
+    """A source no history covers, at a past moment, read with the ledger: an end that an event made after `at`
+    (a seat given up, a license revoked or given to someone else) was not known then, and says so; a source that
+    started after `at` and of which nothing was recorded by then was not known at all."""
+    window = view.window
+    entries = [e for e in ledger if (e.source_kind, e.source_id) == (window.kind, window.id)]
+    if window.start > at and not any(e.recorded_at <= at for e in entries):
+        return replace(view, known_then=False, correction=f"not known then; it started {window.start:%Y-%m-%d %H:%M}")
+    if window.end is not None and window.end > at:
+        made = [e for e in entries if e.action == LedgerEntry.CLOSED and e.at == window.end and e.event_id]
+        made = [e for e in made if e.event.occurred_at >= window.end]
+        if made:
+            event = made[0].event
+            said = f"its end on {window.end:%Y-%m-%d %H:%M} was not known then: a later {event.kind}"
+            return replace(view, correction=f"{said} (received {event.received_at:%Y-%m-%d %H:%M}) made it")
+    return view
 
 
 def _source_row(view: SourceAsOf) -> SourceExplanation:
