@@ -1,4 +1,6 @@
-"""Member notifications: started, ending in 7 days, ended; once each; never for subscription-tied memberships."""
+"""Member notifications: started, ending in 7 days, ended; once each; never for subscription-tied memberships,
+always for payment plans; never naming who acted; nothing about an end that came before the membership was made;
+nothing recorded as sent to a member without an address."""
 
 from datetime import timedelta
 
@@ -8,7 +10,7 @@ from django.core import mail
 from membersync.actors import Actor
 from membersync.catalog import services as catalog
 from membersync.members.models import Notification
-from membersync.members.services import membership_create
+from membersync.members.services import membership_cancel, membership_create, membership_pause, membership_resume
 from membersync.members.subscriptions import subscription_update
 from membersync.people.models import Member
 from membersync.sync.worker import worker_run_until
@@ -76,21 +78,106 @@ def test_nothing_is_sent_for_a_subscription_tied_membership(catalog_ready, djang
 
 
 @pytest.mark.django_db
-def test_a_paid_off_payment_plan_is_told_about_its_own_end_but_not_welcomed_again(
+def test_a_payment_plan_membership_gets_its_emails_while_linked_and_after(
     catalog_ready, django_capture_on_commit_callbacks
 ):
+    """Only subscription-tied memberships are silent: a payment plan has its own length (DOMAIN.md)."""
     member()
     with django_capture_on_commit_callbacks(execute=True):
         worker_run_until(START)
         subscription_update(
             subscription={"id": "2", "member": "ann", "plan": "month", "status": "active"}, actor=Actor.system("test")
         )
+        assert kinds() == ["started"]  # while the subscription pays for it
         worker_run_until(START + timedelta(days=10))
         subscription_update(
             subscription={"id": "2", "member": "ann", "plan": "month", "status": "expired"}, actor=Actor.system("test")
         )
         worker_run_until(START + timedelta(days=40))
-    assert kinds() == ["ending_soon", "ended"]
+    assert kinds() == ["started", "ending_soon", "ended"]
+    assert [m.subject for m in mail.outbox] == [
+        "Your month membership has started",
+        "Your month membership ends on 2026-01-31",
+        "Your month membership has ended",
+    ]
+
+
+@pytest.mark.django_db
+def test_a_payment_plan_cancelled_before_its_payments_are_complete_is_told_it_ended(
+    catalog_ready, django_capture_on_commit_callbacks
+):
+    member()
+    with django_capture_on_commit_callbacks(execute=True):
+        for day, status in ((0, "active"), (5, "on-hold"), (8, "cancelled")):
+            worker_run_until(START + timedelta(days=day))
+            subscription_update(
+                subscription={"id": "3", "member": "ann", "plan": "month", "status": status},
+                actor=Actor.connection("store"),
+            )
+        worker_run_until(START + timedelta(days=40))
+    assert kinds() == ["started", "ended"]
+
+
+ACTORS = [
+    Actor.operator("jsmith-ops"),
+    Actor.member("m-7731"),
+    Actor.api_key("zapier-prod-key"),
+    Actor.connection("woo-main-store"),
+]
+
+
+@pytest.mark.parametrize("actor", ACTORS, ids=lambda a: a.kind)
+@pytest.mark.django_db
+def test_customer_emails_never_show_who_acted(catalog_ready, django_capture_on_commit_callbacks, actor):
+    Member.objects.create(external_id="ann", email="ann@example.com", name="Ann", created_at=START)
+    with django_capture_on_commit_callbacks(execute=True):
+        worker_run_until(START)
+        membership_create(member_id="ann", plan_id="month", actor=actor)
+        worker_run_until(START + timedelta(days=2))
+        membership_pause(member_id="ann", plan_id="month", actor=actor)
+        worker_run_until(START + timedelta(days=3))
+        membership_resume(member_id="ann", plan_id="month", actor=actor)
+        worker_run_until(START + timedelta(days=4))
+        membership_cancel(member_id="ann", plan_id="month", actor=actor)
+        worker_run_until(START + timedelta(days=5))
+    assert kinds() == ["started", "ended"]
+    texts = [f"{m.subject}\n{m.body}" for m in mail.outbox]
+    assert texts[-1] == (
+        "Your month membership has ended\n"
+        "Hello Ann,\n\nyour membership in month was cancelled on 2026-01-05 09:00 UTC.\n"
+    )
+    for text in texts:
+        assert actor.id not in text and str(actor) not in text
+
+
+@pytest.mark.parametrize("status", ["cancelled", "expired"])
+@pytest.mark.django_db
+def test_a_membership_created_already_ended_sends_no_has_ended(
+    catalog_ready, django_capture_on_commit_callbacks, status
+):
+    member()
+    with django_capture_on_commit_callbacks(execute=True):
+        worker_run_until(START)
+        membership_create(member_id="ann", plan_id="month", status=status, actor=Actor.operator("admin"))
+        membership_create(
+            member_id="ann", plan_id="month", start=START - timedelta(days=45), actor=Actor.operator("admin")
+        )  # its 30 days ran out before it was made
+        worker_run_until(START + timedelta(days=40))
+    assert kinds() == []
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_a_member_without_an_email_address_gets_no_notification_recorded_as_sent(
+    catalog_ready, django_capture_on_commit_callbacks
+):
+    Member.objects.create(external_id="ann", email="", created_at=START)
+    with django_capture_on_commit_callbacks(execute=True):
+        worker_run_until(START)
+        membership_create(member_id="ann", plan_id="month", actor=Actor.operator("admin"))
+        worker_run_until(START + timedelta(days=40))
+    assert not Notification.objects.exists()
+    assert mail.outbox == []
 
 
 @pytest.mark.django_db

@@ -79,6 +79,21 @@ def _old_site(apps) -> dict:
         external_id="o-1", member=alice, plan=plan, status="completed", completed_at=START, license_quantity=0
     )
     membership = Membership.objects.create(member=alice, plan=plan, start=START, order=order, created_at=START)
+    # members 0007: a subscription that was in force had made its memberships (this one's was deleted since);
+    # a pending one had not
+    Subscription = apps.get_model("members", "Subscription")
+    SubscriptionChange = apps.get_model("members", "SubscriptionChange")
+    for external_id, status in (("s-1", "active"), ("s-2", "pending")):
+        sub = Subscription.objects.create(
+            external_id=external_id,
+            member=alice,
+            status=status,
+            status_since=START,
+            start=START,
+            store_modified_at=START,
+        )
+        sub.plans.add(plan)
+        SubscriptionChange.objects.create(subscription=sub, at=START, status=status)
     org = Organization.objects.create(external_id="acme", name="Acme", created_at=START)
     OrgRole.objects.create(organization=org, member=bob, role="owner", since=START)
     seat_type = SeatType.objects.create(external_id="standard", name="Standard")
@@ -139,7 +154,9 @@ def _old_site(apps) -> dict:
 def test_a_database_from_before_the_people_app_upgrades_and_keeps_access_ledger_outbox_sources_and_identity(
     set_clock,
 ):
-    from membersync.members.models import Membership, Order
+    from membersync.actors import Actor
+    from membersync.members.models import Membership, Order, Subscription
+    from membersync.members.subscriptions import subscription_update
     from membersync.orgs.models import OrgRole, Seat, SeatHolding
     from membersync.people.models import Identity, Member
     from membersync.sync.models import Enrollment, LedgerEntry, MemberAccess, Operation
@@ -188,5 +205,12 @@ def test_a_database_from_before_the_people_app_upgrades_and_keeps_access_ledger_
         ]
         assert LedgerEntry.objects.filter(member=alice).first() == entry
         assert Operation.objects.get(pk=unfinished.pk).status == "superseded"
+
+        # members 0007: the subscription in force had granted, so a renewal makes no membership again
+        assert Subscription.objects.get(external_id="s-1").memberships_granted_at == START
+        assert Subscription.objects.get(external_id="s-2").memberships_granted_at is None
+        renewal = {"id": "s-1", "member": "17", "plan": "gold", "status": "active"}
+        subscription_update(subscription=renewal, actor=Actor.connection("store"))
+        assert Membership.objects.filter(member=alice).count() == 1
     finally:
         _migrate_to_latest()

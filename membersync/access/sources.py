@@ -23,7 +23,7 @@ from .statuses import (
     SUBSCRIPTION_ENDED,
     SUBSCRIPTION_RUNNING,
 )
-from .subscriptions import SubscriptionFacts, prepaid_end
+from .subscriptions import SUBSCRIPTION_IN_FORCE, SubscriptionFacts, prepaid_end
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,40 +93,98 @@ def is_tied(m: MembershipFacts) -> bool:
     return m.plan.length.kind == SUBSCRIPTION and m.subscription is not None
 
 
+@dataclass(frozen=True, slots=True)
+class End:
+    """A moment a membership ends, the status it leaves it in, and why. `by_subscription`: the end comes from
+    the linked subscription's last known state (a prepaid period, an end date, a status), which a later delivery
+    of that subscription can undo; any other end (its own length, a fixed date, a stored end) stands."""
+
+    at: datetime
+    status: str
+    why: str
+    by_subscription: bool = False
+
+
+def membership_ends(m: MembershipFacts) -> list[End]:
+    """Every end the membership has, earliest first: stored, its own length or dates, and its subscription's."""
+    start, pauses = _start(m), tuple(sorted(m.pauses, key=lambda p: p.start))
+    length, sub = m.plan.length, m.subscription
+    ends: list[End] = []
+    if m.ended_at is not None:
+        ends.append(End(m.ended_at, m.base_status, m.ended_by or f"it was {m.base_status}"))
+    if length.kind == SPECIFIC and length.duration is not None:
+        own_end = shift_past_pauses(length.duration.after(start), pauses, start)
+        if own_end is not None:
+            ends.append(End(own_end, EXPIRED, f"its length of {length.duration} ran out (paused time added)"))
+    elif length.kind == FIXED and length.ends is not None:
+        ends.append(End(length.ends, EXPIRED, f"its fixed end date {length.ends:%Y-%m-%d} passed"))
+    if sub is not None:
+        end = _subscription_end(sub, tied=is_tied(m))
+        if end is not None:
+            ends.append(end)
+    return sorted(ends, key=lambda e: e.at)
+
+
+def _subscription_end(sub: SubscriptionFacts, *, tied: bool) -> End | None:
+    if sub.status == "pending-cancel":
+        return End(prepaid_end(sub), CANCELLED, f"the prepaid period of subscription {sub.id} ended", True)
+    if sub.status in SUBSCRIPTION_ENDED:
+        return End(sub.status_since, CANCELLED, f"subscription {sub.id} became {sub.status}", True)
+    if sub.status == "expired" and tied:
+        return End(sub.status_since, EXPIRED, f"subscription {sub.id} expired", True)
+    if sub.status in SUBSCRIPTION_RUNNING and tied and sub.end is not None:
+        return End(sub.end, EXPIRED, f"subscription {sub.id} reached its end date", True)
+    return None
+
+
+def _start(m: MembershipFacts) -> datetime:
+    length = m.plan.length
+    if length.kind == FIXED and length.starts is not None and length.starts > m.start:
+        return length.starts
+    return m.start
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a delivery of its subscription's state, in effect from a moment, means for a linked membership."""
+
+    ended: End | None = None  # it had ended before that moment and stays ended there, whatever the delivery says
+    gap: Interval | None = None  # an end the delivery undoes: the membership goes on, suspended for this gap
+
+
+def delivery_effect(m: MembershipFacts, status: str, at: datetime) -> Delivery:
+    """A delivery saying its subscription is `status` from `at` (its `modified`, else its arrival: the latest
+    wins) reaches membership `m`, whose facts still carry the subscription's previous state.
+
+    - Nothing ended it before `at`: it follows the new state from `at` (Delivery()).
+    - Its first end came before `at` and is its own (length, fixed date, a stored end), or the delivery does not
+      say the subscription is in force: it stays ended at that end.
+    - Its first end came from the subscription's previous state (a prepaid period ran out, an end date passed)
+      and the delivery says the subscription is in force again: that end is undone. The time between the end
+      and `at` counts as a suspension, so the enrollment start is kept, pushed back by the gap.
+    """
+    ends = membership_ends(m)
+    if not ends or ends[0].at >= at:
+        return Delivery()
+    first = ends[0]
+    if first.by_subscription and status in SUBSCRIPTION_IN_FORCE:
+        return Delivery(gap=Interval(first.at, at, f"{first.why}; a later delivery says it went on"))
+    return Delivery(ended=first)
+
+
 def membership_window(m: MembershipFacts) -> SourceWindow:
     """The membership's access window: start, the earliest of its possible ends, pauses.
 
     Every end that time alone brings is in here (own length, fixed date, a pending cancellation's prepaid
     period, a tied subscription's end date), so the worker ends the membership on time even if the store's
-    webhook never comes; and a late webhook cannot move an end that has already passed (services freeze it).
+    webhook never comes. A later delivery of the subscription may undo an end its earlier state brought
+    (`delivery_effect`); no delivery undoes the membership's own end.
     """
-    length = m.plan.length
-    start = m.start
-    if length.kind == FIXED and length.starts is not None and length.starts > start:
-        start = length.starts
+    start = _start(m)
     pauses = tuple(sorted(m.pauses, key=lambda p: p.start))
     sub = m.subscription
-    tied = is_tied(m)
-
-    ends: list[tuple[datetime, str, str]] = []  # (moment, status after it, why)
-    if m.ended_at is not None:
-        ends.append((m.ended_at, m.base_status, m.ended_by or f"it was {m.base_status}"))
-    if length.kind == SPECIFIC and length.duration is not None:
-        own_end = shift_past_pauses(length.duration.after(start), pauses, start)
-        if own_end is not None:
-            ends.append((own_end, EXPIRED, f"its length of {length.duration} ran out (paused time added)"))
-    elif length.kind == FIXED and length.ends is not None:
-        ends.append((length.ends, EXPIRED, f"its fixed end date {length.ends:%Y-%m-%d} passed"))
-    if sub is not None:
-        if sub.status == "pending-cancel":
-            ends.append((prepaid_end(sub), CANCELLED, f"the prepaid period of subscription {sub.id} ended"))
-        elif sub.status in SUBSCRIPTION_ENDED:
-            ends.append((sub.status_since, CANCELLED, f"subscription {sub.id} became {sub.status}"))
-        elif sub.status == "expired" and tied:
-            ends.append((sub.status_since, EXPIRED, f"subscription {sub.id} expired"))
-        elif sub.status in SUBSCRIPTION_RUNNING and tied and sub.end is not None:
-            ends.append((sub.end, EXPIRED, f"subscription {sub.id} reached its end date"))
-    end, end_status, end_reason = min(ends, key=lambda e: e[0]) if ends else (None, "", "")
+    ends = membership_ends(m)
+    end, end_status, end_reason = (ends[0].at, ends[0].status, ends[0].why) if ends else (None, "", "")
 
     # The status changes without any grant changing when a trial ends and when the end comes within
     # ENDING_SOON (the member is told then): the worker must wake the member at both.
@@ -166,7 +224,8 @@ def membership_state(m: MembershipFacts, now: datetime) -> MembershipState:
 
     Subscription events are materialised by the services (an on-hold is a pause starting after the plan's
     grace; a cancel, switch, deletion or tied expiry ends the membership and unlinks it), so what is left
-    here is what the linked subscription's current status and time say.
+    here is what the linked subscription's current status and time say. While linked, the status comes from
+    the tables alone (never from the status the membership had before it was linked).
     """
     window = membership_window(m)
     sub = m.subscription
@@ -201,8 +260,10 @@ def membership_state(m: MembershipFacts, now: datetime) -> MembershipState:
         )
     if m.trial_end is not None and now < m.trial_end:
         return state(FREE_TRIAL, f"subscription {sub.id} is in its free trial until {m.trial_end:%Y-%m-%d %H:%M}")
+    # A linked membership follows the subscription tables whatever status it had before it was linked (a
+    # complimentary membership linked by hand is active while its subscription is).
     if m.trial_end is not None and now >= m.trial_end:
         return state(
-            m.base_status, f"subscription {sub.id} is {sub.status}; its free trial ended {m.trial_end:%Y-%m-%d %H:%M}"
+            ACTIVE, f"subscription {sub.id} is {sub.status}; its free trial ended {m.trial_end:%Y-%m-%d %H:%M}"
         )
-    return state(m.base_status, f"subscription {sub.id} is {sub.status}")
+    return state(ACTIVE, f"subscription {sub.id} is {sub.status}")

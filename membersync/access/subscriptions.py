@@ -8,6 +8,10 @@ from datetime import datetime
 from .rules import Interval
 from .statuses import SUBSCRIPTION_GONE
 
+# A subscription in one of these is in force: it creates the memberships of its plans (not while `pending`:
+# nothing is paid yet), and a delivery saying so undoes an end that its earlier state brought.
+SUBSCRIPTION_IN_FORCE = frozenset({"active", "on-hold", "pending-cancel"})
+
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionFacts:

@@ -26,13 +26,17 @@ class Subscription(models.Model):
     # The store's own modification time of the state last applied: an older update is stale.
     store_modified_at = models.DateTimeField()
     switched_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # When it created the memberships of its plans. It does so once: renewals never grant, and a plan changed in
+    # the store (an admin edit, not a switch) makes no second membership.
+    memberships_granted_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"subscription {self.external_id} ({self.status})"
 
 
 class SubscriptionChange(models.Model):
-    """Every state of a subscription that was applied, in order: its history."""
+    """Every state of a subscription that was applied, in order: its history. `at` is when the state took
+    effect (the store's `modified`, else the delivery's arrival); `event` says when it became known."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="changes")
     at = models.DateTimeField()

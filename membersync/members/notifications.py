@@ -5,8 +5,12 @@ They are level-triggered like everything else: whenever the reconciler stores a 
 for and that were not sent yet are sent, once per membership and kind (the Notification row is the record).
 
 As WooCommerce Memberships does, nothing is sent for subscription-tied memberships (the subscription's own
-emails cover them), nor while a membership is paid by a subscription: its welcome and its cancellation come
-from the store. A payment-plan membership unlinked once its payments are complete is told about its own end.
+emails cover them). A payment-plan (installment) membership has its own length and gets them all (DOMAIN.md,
+MemberSync's own rules). Nothing is said about an end that came before the membership was made (one created
+already ended), and a member with no email address is sent nothing and no notice is recorded as sent.
+
+What a customer reads is made from the membership's plan, status and dates only: never from the free text of
+a rule, which can name who acted.
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ SUBJECTS = {
     Notification.ENDED: "Your {plan} membership has ended",
 }
 BODIES = {
-    Notification.STARTED: "Hello {name},\n\nyour membership in {plan} is {status} from {start:%Y-%m-%d}.\n",
-    Notification.ENDING_SOON: "Hello {name},\n\nyour membership in {plan} ends on {end:%Y-%m-%d %H:%M} UTC.\n",
-    Notification.ENDED: "Hello {name},\n\nyour membership in {plan} is {status}: {rule}.\n",
+    Notification.STARTED: "{greeting},\n\nyour membership in {plan} is {status} from {start:%Y-%m-%d}.\n",
+    Notification.ENDING_SOON: "{greeting},\n\nyour membership in {plan} ends on {end:%Y-%m-%d %H:%M} UTC.\n",
+    Notification.ENDED: "{greeting},\n\nyour membership in {plan} {ended} on {end:%Y-%m-%d %H:%M} UTC.\n",
 }
+ENDED_AS = {"cancelled": "was cancelled", "expired": "expired"}
 
 
 def notices_due(state: MembershipState, *, now) -> tuple[str, ...]:
@@ -65,12 +70,11 @@ def notifications_for_status_changes(changes: Iterable[tuple[int, MembershipStat
     for membership in Membership.objects.filter(pk__in=due).values(*_FIELDS):
         kinds, state = due[membership["pk"]]
         for kind in kinds:
-            if (membership["pk"], kind) in sent or not _may_notify(membership, kind):
+            if (membership["pk"], kind) in sent or not _may_notify(membership, kind, state):
                 continue
             subject, body = _texts(membership, kind, state)
             rows.append((membership["pk"], kind, now, membership["member__email"], subject))
-            if membership["member__email"]:
-                messages.append(EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [membership["member__email"]]))
+            messages.append(EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [membership["member__email"]]))
     rows_insert(Notification, ["membership_id", "kind", "sent_at", "to_email", "subject"], rows)
     if messages:
         transaction.on_commit(lambda: get_connection().send_messages(messages))
@@ -81,32 +85,29 @@ _FIELDS = (
     "pk",
     "plan__length_kind",
     "plan__name",
-    "subscription_id",
-    "last_subscription_id",
-    "base_status",
+    "start",
+    "created_at",
     "member__name",
-    "member__external_id",
     "member__email",
 )
 
 
-def _may_notify(membership: dict, kind: str) -> bool:
-    if membership["plan__length_kind"] == SUBSCRIPTION or membership["subscription_id"] is not None:
-        return False
-    paid_by_subscription = membership["last_subscription_id"] is not None
-    if kind == Notification.STARTED and paid_by_subscription:
-        return False  # it started while the subscription covered it
-    # Ended by its subscription (cancelled before payments were complete): the store told her.
-    ended_by_subscription = paid_by_subscription and membership["base_status"] in ("cancelled", "expired")
-    return not (kind == Notification.ENDED and ended_by_subscription)
+def _may_notify(membership: dict, kind: str, state: MembershipState) -> bool:
+    if membership["plan__length_kind"] == SUBSCRIPTION:
+        return False  # subscription-tied: the subscription's own emails cover it
+    if not membership["member__email"]:
+        return False  # no address: nothing is sent, and nothing is recorded as sent
+    end = state.window.end
+    never_had_it = end is not None and end <= max(membership["start"], membership["created_at"])
+    return not (kind == Notification.ENDED and never_had_it)
 
 
 def _texts(membership: dict, kind: str, state: MembershipState) -> tuple[str, str]:
     values = {
         "plan": membership["plan__name"],
-        "name": membership["member__name"] or membership["member__external_id"],
+        "greeting": f"Hello {membership['member__name']}" if membership["member__name"] else "Hello",
         "status": state.status.replace("_", " "),
-        "rule": state.rule,
+        "ended": ENDED_AS.get(state.status, "ended"),
         "start": state.window.start,
         "end": state.window.end,
     }

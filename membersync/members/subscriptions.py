@@ -1,18 +1,24 @@
 """Subscriptions as the store sees them, and the memberships that follow them (DOMAIN.md, WooCommerce
 Memberships + Subscriptions).
 
-An update carries the store's current state of a subscription, as a webhook does. What it means for each
+An update carries the store's whole current state of a subscription, as a webhook does: a field it leaves out or
+sends empty is unset (a trial's end excepted: it is history, kept once given). Deliveries arrive late, twice or
+out of order, so each takes effect at its effective time, the store's `modified` (else its arrival); one older
+than the state already applied is stale and changes nothing (the latest wins). What a state means for each
 linked membership is materialised here, once, so that a membership's status can be derived from stored facts
 and time alone (access/sources.py):
 
+- a subscription creates the memberships of its plans once, starting at its start, when it is first in force
+  (active, on-hold, pending-cancel), or, for a payment plan first seen already expired, with the plan's own
+  length; never again (renewals never grant; a plan changed in the store makes no second membership);
 - on-hold becomes a MembershipPause starting after the plan's `on_hold_grace`; reactivation ends it, or
   deletes it if it had not started yet, so a recovery inside the grace is never felt;
 - cancelled, switched or deleted ends the membership as cancelled and unlinks it;
 - expired ends a subscription-tied membership as expired; a payment-plan (installment) membership is unlinked
   and keeps its own dates;
-- an end that time already brought (a pending cancellation's prepaid period, the membership's own length) is
-  frozen at the moment it happened, so a late webhook neither extends nor cuts access, and a membership whose
-  own end came first is never revived by later renewals.
+- an end the membership's own dates brought stands, and no later renewal revives it; an end the subscription's
+  earlier state brought (a prepaid period, an end date) is undone by a later delivery saying it is in force,
+  and the gap counts as a suspension (access.sources.delivery_effect; docs/decisions/0010).
 
 Every public function is one event (sync.services.event_apply): stored, applied, reconciled in one
 transaction; refused with a ServiceError naming the field, changing nothing.
@@ -24,13 +30,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Q
-
 from membersync import wiring
 from membersync.access.durations import Duration
-from membersync.access.rules import SUBSCRIPTION
-from membersync.access.sources import MembershipState, membership_state
+from membersync.access.rules import SUBSCRIPTION, Interval
+from membersync.access.sources import MembershipFacts, delivery_effect, membership_state
 from membersync.access.statuses import SUBSCRIPTION_ENDED
+from membersync.access.subscriptions import SUBSCRIPTION_IN_FORCE
 from membersync.actors import Actor
 from membersync.catalog.models import Plan
 from membersync.catalog.selectors import plan_facts_all
@@ -46,24 +51,22 @@ from .services import member_get_or_create, membership_find, plan_get
 
 # The statuses a store's update may carry; deletion ("trash") comes through subscription_delete.
 UPDATE_STATUSES = ("pending", "active", "on-hold", "pending-cancel", "cancelled", "expired", "switched")
-# A subscription in one of these creates the memberships of its plans (not while `pending`: nothing paid).
-CREATES_MEMBERSHIP = frozenset({"active", "on-hold", "pending-cancel"})
-_UNSET = object()
 
 
-@dataclass
+@dataclass(frozen=True)
 class _State:
-    """A subscription update, read and checked. Fields left out of the update are _UNSET: kept as they were."""
+    """A subscription's whole state, read and checked. `start` and `trial_end` None: not given, kept as they were."""
 
     id: str
     member: str | None
-    plans: list[Plan] | None
+    plans: list[Plan] | None  # None only for a state MemberSync makes itself (a switch, a deletion): plans kept
     status: str
-    start: object
-    trial_end: object
-    next_payment: object
-    end: object
-    modified: datetime
+    start: datetime | None
+    trial_end: datetime | None
+    next_payment: datetime | None
+    end: datetime | None
+    modified: datetime  # the store's modification time: an older delivery is stale
+    at: datetime  # when it takes effect: `modified`, never later than its arrival
 
 
 def _moment(value, *, field: str):
@@ -92,16 +95,14 @@ def _read_state(state: Mapping, *, now: datetime, where: str = "subscription") -
             f"{status!r} is not a subscription status; the store has {', '.join(UPDATE_STATUSES)}",
             field=f"{where}.status",
         )
-    plans = None
-    if "plans" in state or "plan" in state:
-        raw = state.get("plans", state.get("plan"))
-        ids = [] if raw in (None, "") else raw if isinstance(raw, list | tuple) else [raw]
-        plans = [plan_get(str(pid), field=f"{where}.plan") for pid in ids]
+    raw = state.get("plans", state.get("plan"))
+    ids = [] if raw in (None, "") else raw if isinstance(raw, list | tuple) else [raw]
+    plans = [plan_get(str(pid), field=f"{where}.plan") for pid in ids]
 
-    def dated(key: str):
-        return _moment(state[key], field=f"{where}.{key}") if key in state else _UNSET
+    def dated(key: str) -> datetime | None:
+        return _moment(state.get(key), field=f"{where}.{key}")
 
-    modified = _moment(state.get("modified"), field=f"{where}.modified") or now
+    modified = dated("modified") or now
     member = state.get("member")
     return _State(
         id=str(state["id"]),
@@ -113,7 +114,37 @@ def _read_state(state: Mapping, *, now: datetime, where: str = "subscription") -
         next_payment=dated("next_payment"),
         end=dated("end"),
         modified=modified,
+        at=min(modified, now),
     )
+
+
+def _as_stored(sub: Subscription, *, status: str, at: datetime) -> _State:
+    """`sub` as stored, with a new status from `at`: a state MemberSync makes itself (a switch, a deletion)."""
+    return _State(
+        id=sub.external_id,
+        member=None,
+        plans=None,
+        status=status,
+        start=None,
+        trial_end=None,
+        next_payment=sub.next_payment,
+        end=sub.end,
+        modified=max(at, sub.store_modified_at),
+        at=at,
+    )
+
+
+def _stale(sub: Subscription | None, state: _State, event: Event) -> bool:
+    """An update older than the state already applied is recorded as stale and changes nothing."""
+    if sub is None or state.modified >= sub.store_modified_at:
+        return False
+    event.outcome = Event.STALE
+    event.error = (
+        f"stale: the store modified subscription {sub.external_id} at {state.modified:%Y-%m-%d %H:%M:%S}, "
+        f"before the state already applied ({sub.store_modified_at:%Y-%m-%d %H:%M:%S})"
+    )
+    event.save(update_fields=["outcome", "error"])
+    return True
 
 
 def _payload(state: Mapping) -> dict:
@@ -124,22 +155,15 @@ def subscription_update(
     *, subscription: Mapping, actor: Actor, source: str = "webhook", idempotency_key: str | None = None
 ) -> ServiceResult:
     """The store's subscription now looks like `subscription` ({id, member, plan(s)?, status, trial_end?, end?,
-    next_payment?, start?, modified?}). An update older than the state already applied is recorded as stale
-    and not applied; one that changes nothing is applied as a no-op."""
+    next_payment?, start?, modified?}): its whole state. An update older than the state already applied is
+    recorded as stale and not applied; one that changes nothing is applied as a no-op."""
 
     def apply(event: Event) -> list[int]:
-        now = event.occurred_at
-        state = _read_state(subscription, now=now)
+        state = _read_state(subscription, now=event.occurred_at)
         existing = Subscription.objects.select_for_update().filter(external_id=state.id).first()
-        if existing is not None and state.modified < existing.store_modified_at:
-            event.outcome = Event.STALE
-            event.error = (
-                f"stale: the store modified it at {state.modified:%Y-%m-%d %H:%M:%S}, "
-                f"before the state already applied ({existing.store_modified_at:%Y-%m-%d %H:%M:%S})"
-            )
-            event.save(update_fields=["outcome", "error"])
+        if _stale(existing, state, event):
             return []
-        return sorted(_subscription_apply(existing, state, event, now))
+        return sorted(_subscription_apply(existing, state, event))
 
     return event_apply(
         kind="subscription.update",
@@ -155,43 +179,36 @@ def subscription_switch(
     *, from_id: str, to: Mapping, actor: Actor, source: str = "webhook", idempotency_key: str | None = None
 ) -> ServiceResult:
     """The customer switched plans: the old subscription becomes `switched` (its memberships are cancelled and
-    unlinked) and the new one is created (and creates its memberships). Both happen at the same instant, so
-    a course granted by both plans stays open with its enrollment start."""
+    unlinked) and the new one, in state `to`, creates its memberships. Both happen at the switch's moment (the
+    new state's `modified`, else now), so a course granted by both plans stays open with its enrollment start.
+
+    Deliveries arrive in any order, and a refused one is lost for good (the store never retries it), so whichever
+    side is already known is brought up to date: the new subscription may have arrived first (its own update), the
+    old one may already say `switched`, or be unknown yet (its deliveries are late or lost: it is recorded as
+    switched, so they are stale when they come). Each side takes the switch's state unless the store already told
+    a newer one for it. Refused when the old subscription is unknown and the new state names no member, when the
+    old one ended otherwise or was switched to another one, and when the new id is another member's."""
 
     def apply(event: Event) -> list[int]:
         now = event.occurred_at
         old = Subscription.objects.select_for_update().filter(external_id=str(from_id)).first()
-        if old is None:
+        known_member = {"member": old.member.external_id} if old is not None else {}
+        state = _read_state({**known_member, **to}, now=now, where="to")
+        if old is None and state.member is None:
             raise ServiceError("not_found", f"no subscription with id {from_id!r} to switch from", field="from")
-        to_state = dict(to)
-        to_state.setdefault("member", old.member.external_id)
-        state = _read_state(to_state, now=now, where="to")
-        if state.id == old.external_id:
+        if state.id == str(from_id):
             raise ServiceError("invalid_value", "a switch creates a new subscription: give it a new id", field="to.id")
         new = Subscription.objects.select_for_update().filter(external_id=state.id).first()
-        if new is not None:
-            if old.switched_to_id == new.pk:
-                return []  # the store resent the switch
-            raise ServiceError("duplicate_id", f"subscription {state.id!r} already exists", field="to.id")
-        if old.status in SUBSCRIPTION_ENDED:
-            raise ServiceError(
-                "subscription_ended",
-                f"subscription {old.external_id} is {old.status}: it cannot be switched",
-                field="from",
-            )
-        old_state = _State(
-            id=old.external_id,
-            member=None,
-            plans=None,
-            status="switched",
-            start=_UNSET,
-            trial_end=_UNSET,
-            next_payment=_UNSET,
-            end=_UNSET,
-            modified=max(now, old.store_modified_at),
-        )
-        touched = _subscription_apply(old, old_state, event, now, switched_to=state.id)
-        touched |= _subscription_apply(None, state, event, now)
+        if old is None:
+            old = _switched_unseen(str(from_id), state, event)
+        _switch_check(old, new, state)
+
+        touched: set[int] = set()
+        if old.status != "switched" and state.modified >= old.store_modified_at:
+            switched = _as_stored(old, status="switched", at=state.at)
+            touched |= _subscription_apply(old, switched, event, switched_to=state.id)
+        if new is None or state.modified >= new.store_modified_at:
+            touched |= _subscription_apply(new, state, event)
         Subscription.objects.filter(pk=old.pk).update(switched_to=Subscription.objects.get(external_id=state.id))
         return sorted(touched)
 
@@ -204,6 +221,40 @@ def subscription_switch(
         apply=apply,
         idempotency_key=idempotency_key,
     )
+
+
+def _switched_unseen(external_id: str, state: _State, event: Event) -> Subscription:
+    """The old side of a switch that arrived before anything else about it: recorded as switched at the switch's
+    moment (it made no membership), so its own older deliveries are stale when they come."""
+    sub = Subscription.objects.create(
+        external_id=external_id,
+        member=member_get_or_create(external_id=state.member),
+        status="switched",
+        status_since=state.at,
+        start=state.at,
+        store_modified_at=state.modified,
+    )
+    SubscriptionChange.objects.create(subscription=sub, at=state.at, status="switched", event=event)
+    return sub
+
+
+def _switch_check(old: Subscription, new: Subscription | None, state: _State) -> None:
+    if old.switched_to_id is not None and (new is None or old.switched_to_id != new.pk):
+        raise ServiceError(
+            "subscription_ended",
+            f"subscription {old.external_id} was already switched to another subscription",
+            field="from",
+        )
+    if old.status in SUBSCRIPTION_ENDED - {"switched"} or old.status == "expired":
+        raise ServiceError(
+            "subscription_ended",
+            f"subscription {old.external_id} is {old.status}: it cannot be switched",
+            field="from",
+        )
+    if new is not None and new.member_id != old.member_id:
+        raise ServiceError(
+            "duplicate_id", f"subscription {state.id!r} already exists for another member", field="to.id"
+        )
 
 
 def subscription_delete(
@@ -230,7 +281,8 @@ def membership_link(
     *, member_id: str, plan_id: str, subscription_id: str, actor: Actor, source: str = "admin"
 ) -> ServiceResult:
     """An admin links an existing membership to a subscription by hand ("Edit link"); from now on it follows
-    that subscription (which may be another person's, or pay for something else)."""
+    that subscription (which may be another person's, or pay for something else), whatever status it had: a
+    complimentary membership becomes a paid one."""
 
     def apply(event: Event) -> list[int]:
         now = event.occurred_at
@@ -245,7 +297,7 @@ def membership_link(
                 f"subscription {sub.external_id} is {sub.status}: link a running one",
                 field="subscription",
             )
-        before = _states_now([membership], now)[membership.pk]
+        before = membership_state(_facts_of([membership])[membership.pk], now)
         if before.ended:
             raise ServiceError(
                 "not_active",
@@ -254,8 +306,9 @@ def membership_link(
             )
         membership.subscription = sub
         membership.trial_end = sub.trial_end
-        membership.save(update_fields=["subscription", "trial_end"])
-        _follow(membership, sub, before, now, trial_changed=False)
+        membership.base_status = "active"
+        membership.save(update_fields=["subscription", "trial_end", "base_status"])
+        _follow(membership, sub, _facts_of([membership])[membership.pk], now, trial_changed=False)
         return [membership.member_id, sub.member_id]
 
     payload = {"member": str(member_id), "plan": str(plan_id), "subscription": str(subscription_id)}
@@ -298,26 +351,15 @@ def membership_delete_with_subscription(
 def _trash(sub: Subscription, event: Event) -> set[int]:
     if sub.status == "trash":
         return set()
-    now = event.occurred_at
-    state = _State(
-        id=sub.external_id,
-        member=None,
-        plans=None,
-        status="trash",
-        start=_UNSET,
-        trial_end=_UNSET,
-        next_payment=_UNSET,
-        end=_UNSET,
-        modified=max(now, sub.store_modified_at),
-    )
-    return _subscription_apply(sub, state, event, now)
+    return _subscription_apply(sub, _as_stored(sub, status="trash", at=event.occurred_at), event)
 
 
 def _subscription_apply(
-    sub: Subscription | None, state: _State, event: Event, now: datetime, *, switched_to: str | None = None
+    sub: Subscription | None, state: _State, event: Event, *, switched_to: str | None = None
 ) -> set[int]:
-    """Store the subscription's new state, make its linked memberships follow it, and create the memberships
-    of its plans on its first activation. Returns the members touched."""
+    """Store the subscription's new state, in effect from `state.at`; make its linked memberships follow it,
+    and create the memberships of its plans the first time it is in force. Returns the members touched."""
+    at = state.at
     created = sub is None
     if created:
         if state.member is None:
@@ -327,20 +369,19 @@ def _subscription_apply(
         sub = Subscription(
             external_id=state.id,
             status=state.status,
-            status_since=now,
-            start=now,
+            status_since=at,
+            start=state.start or at,
             store_modified_at=state.modified,
             member=member_get_or_create(external_id=state.member),
         )
     elif state.member is not None and state.member != sub.member.external_id:
         sub.member = member_get_or_create(external_id=state.member)
 
-    start_known = state.start not in (_UNSET, None)
-    start = state.start if start_known else sub.start
-    trial_end = sub.trial_end if state.trial_end is _UNSET else state.trial_end
-    # A new subscription without a start starts now; only a start the store gave can contradict a trial end
-    # (a late first webhook may carry a trial that ended before we heard of it).
-    if trial_end is not None and (start_known or not created) and trial_end < start:
+    start = state.start or sub.start
+    trial_end = state.trial_end or sub.trial_end
+    # A new subscription without a start starts when it takes effect; only a start the store gave can contradict
+    # a trial end (a late first webhook may carry a trial that ended before we heard of it).
+    if trial_end is not None and (state.start is not None or not created) and trial_end < start:
         raise ServiceError(
             "invalid_value",
             f"the trial end {trial_end:%Y-%m-%d %H:%M} is before the start {start:%Y-%m-%d %H:%M}",
@@ -348,17 +389,14 @@ def _subscription_apply(
         )
 
     linked = list(Membership.objects.filter(subscription_id=sub.pk).select_related("plan")) if not created else []
-    # Derived with the subscription as it stood: an end that time already brought is frozen at its moment.
-    before = _states_now(linked, now)
+    # The linked memberships' facts with the subscription as it stood, before this state is stored.
+    before = _facts_of(linked)
 
     previous = (sub.status, sub.start, sub.trial_end, sub.next_payment, sub.end)
     if sub.status != state.status:
-        sub.status, sub.status_since = state.status, now
+        sub.status, sub.status_since = state.status, at
     sub.start, sub.trial_end = start, trial_end
-    if state.next_payment is not _UNSET:
-        sub.next_payment = state.next_payment
-    if state.end is not _UNSET:
-        sub.end = state.end
+    sub.next_payment, sub.end = state.next_payment, state.end
     sub.store_modified_at = max(sub.store_modified_at, state.modified)
     sub.save()
     if state.plans is not None:
@@ -366,7 +404,7 @@ def _subscription_apply(
     if created or previous != (sub.status, sub.start, sub.trial_end, sub.next_payment, sub.end):
         SubscriptionChange.objects.create(
             subscription=sub,
-            at=now,
+            at=at,
             status=sub.status,
             trial_end=sub.trial_end,
             next_payment=sub.next_payment,
@@ -377,66 +415,80 @@ def _subscription_apply(
     touched = {sub.member_id}
     trial_changed = not created and previous[2] != sub.trial_end
     for membership in linked:
-        _follow(membership, sub, before[membership.pk], now, trial_changed=trial_changed, switched_to=switched_to)
+        _follow(membership, sub, before[membership.pk], at, trial_changed=trial_changed, switched_to=switched_to)
         touched.add(membership.member_id)
-    if sub.status in CREATES_MEMBERSHIP:
-        touched |= _memberships_create(sub, now)
+    touched |= _memberships_create(sub, at, now=event.occurred_at)
     for dependent in wiring.subscription_dependents():
         touched.update(dependent([sub.pk]))
     return touched
 
 
-def _memberships_create(sub: Subscription, now: datetime) -> set[int]:
-    """One membership per plan of the subscription that has none from it yet (linked now or before: a
-    membership the subscription once had is never recreated by a later renewal)."""
-    had = set(
-        Membership.objects.filter(Q(subscription=sub) | Q(last_subscription=sub)).values_list("plan_id", flat=True)
-    )
-    touched = set()
-    for plan in sub.plans.all():
-        if plan.pk in had:
-            continue
+def _memberships_create(sub: Subscription, at: datetime, *, now: datetime) -> set[int]:
+    """The memberships of the subscription's plans, made once and starting at the subscription's start: when it
+    is first in force, each following it; or, when it is first seen already expired, the payment plans'
+    memberships with their own length (its payments are complete), unlinked. A subscription that granted once
+    never grants again, whatever its plans are now (renewals never grant, a plan edit makes no second one)."""
+    if sub.memberships_granted_at is not None:
+        return set()
+    if sub.status in SUBSCRIPTION_IN_FORCE:
+        plans, paid_off = list(sub.plans.all()), False
+    elif sub.status == "expired":
+        plans, paid_off = [p for p in sub.plans.all() if p.length_kind != SUBSCRIPTION], True
+    else:
+        return set()
+    sub.memberships_granted_at = at
+    sub.save(update_fields=["memberships_granted_at"])
+    for plan in plans:
         membership = Membership.objects.create(
-            member_id=sub.member_id, plan=plan, start=now, subscription=sub, trial_end=sub.trial_end, created_at=now
+            member_id=sub.member_id,
+            plan=plan,
+            start=sub.start,
+            subscription=None if paid_off else sub,
+            last_subscription=sub if paid_off else None,
+            trial_end=sub.trial_end,
+            created_at=now,
         )
         if sub.status == "on-hold":
-            _on_hold(membership, sub, now)
-        touched.add(sub.member_id)
-    return touched
+            _on_hold(membership, sub, at)
+    return {sub.member_id} if plans else set()
 
 
-def _states_now(memberships: list[Membership], now: datetime) -> dict[int, MembershipState]:
+def _facts_of(memberships: list[Membership]) -> dict[int, MembershipFacts]:
+    """Membership pk -> its facts as stored (with the linked subscription as it stands)."""
     if not memberships:
         return {}
     wanted = {m.pk for m in memberships}
     facts = membership_facts_for({m.member_id for m in memberships}, plan_facts_all())
-    return {s.pk: membership_state(s.facts, now) for stored in facts.values() for s in stored if s.pk in wanted}
+    return {s.pk: s.facts for stored in facts.values() for s in stored if s.pk in wanted}
 
 
 def _follow(
     membership: Membership,
     sub: Subscription,
-    before: MembershipState,
-    now: datetime,
+    before: MembershipFacts,
+    at: datetime,
     *,
     trial_changed: bool,
     switched_to: str | None = None,
 ) -> None:
-    """Make one linked membership follow its subscription's current status (the DOMAIN.md tables)."""
-    if before.ended:
-        # Its own end, or a pending cancellation's prepaid period, came first: it stays ended at that moment,
-        # and no later renewal revives it.
-        _end(membership, sub, before.status, before.window.end or now, before.rule)
+    """Make one linked membership follow its subscription's state in effect from `at` (the DOMAIN.md tables)."""
+    effect = delivery_effect(before, sub.status, at)
+    if effect.ended is not None:
+        # Its own end came first, or the subscription's earlier state ended it and this one does not say it is
+        # in force: it stays ended at that moment, and no later renewal revives it.
+        _end(membership, sub, effect.ended.status, effect.ended.at, effect.ended.why)
         return
+    if effect.gap is not None:
+        _suspend(membership, sub, effect.gap)
     tied = membership.plan.length_kind == SUBSCRIPTION
     status = sub.status
     if trial_changed:
         membership.trial_end = sub.trial_end
         membership.save(update_fields=["trial_end"])
     if status in ("active", "pending-cancel"):
-        _pauses_end(membership, now)
+        _pauses_end(membership, at)
     elif status == "on-hold":
-        _on_hold(membership, sub, now)
+        _on_hold(membership, sub, at)
     elif status in SUBSCRIPTION_ENDED:
         why = {
             "cancelled": f"subscription {sub.external_id} was cancelled",
@@ -445,26 +497,39 @@ def _follow(
             else f"subscription {sub.external_id} was switched",
             "trash": f"subscription {sub.external_id} was deleted",
         }[status]
-        _end(membership, sub, "cancelled", now, why)
+        _end(membership, sub, "cancelled", at, why)
     elif status == "expired":
         if tied:
-            _end(membership, sub, "expired", now, f"subscription {sub.external_id} expired")
+            _end(membership, sub, "expired", at, f"subscription {sub.external_id} expired")
         else:
             # Payments are complete: the membership goes on by its own dates, no longer following the subscription.
-            _pauses_end(membership, now)
+            _pauses_end(membership, at)
             membership.last_subscription, membership.subscription = sub, None
             membership.save(update_fields=["subscription", "last_subscription"])
 
 
-def _on_hold(membership: Membership, sub: Subscription, now: datetime) -> None:
+def _on_hold(membership: Membership, sub: Subscription, at: datetime) -> None:
     if membership.pauses.filter(end__isnull=True).exists():
         return  # already paused (or its grace is already running): a repeated on-hold changes nothing
     grace = Duration.parse(membership.plan.on_hold_grace) if membership.plan.on_hold_grace else None
-    start = grace.after(now) if grace is not None else now
-    reason = f"subscription {sub.external_id} is on-hold since {now:%Y-%m-%d %H:%M}"
+    start = grace.after(at) if grace is not None else at
+    reason = f"subscription {sub.external_id} is on-hold since {at:%Y-%m-%d %H:%M}"
     if grace is not None:
         reason += f" (after a grace period of {grace})"
     MembershipPause.objects.create(membership=membership, start=start, reason=reason, subscription=sub)
+
+
+def _suspend(membership: Membership, sub: Subscription, gap: Interval) -> None:
+    """An end that a later delivery undid: the time it lasted is a suspension (one pause, overlapping none)."""
+    membership.pauses.filter(end__isnull=True, start__gte=gap.start).delete()
+    if membership.pauses.filter(end__isnull=True).exists():
+        return  # a pause running since before the end covers the gap already
+    ended = [p.end for p in membership.pauses.all() if p.end is not None]
+    start = max([gap.start, *ended])
+    if start < gap.end:
+        MembershipPause.objects.create(
+            membership=membership, start=start, end=gap.end, reason=gap.reason[:200], subscription=sub
+        )
 
 
 def _pauses_end(membership: Membership, at: datetime) -> None:
