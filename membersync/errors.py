@@ -33,6 +33,9 @@ CATALOGUE: dict[str, ErrorCode] = {
         ErrorCode("forbidden", 403, "Ask an owner or manager of the organization, or the site's administration."),
         # Memberships and subscriptions.
         ErrorCode("subscription_tied", 409, "Pause, resume or cancel the subscription in the store instead."),
+        ErrorCode(
+            "store_managed", 409, "The store (WooCommerce Memberships) owns this membership: change it there."
+        ),
         ErrorCode("not_active", 409, "The membership has ended: create a new one instead."),
         ErrorCode("already_paused", 409, "Nothing to do: it is paused already. Resume it first to pause again."),
         ErrorCode("not_paused", 409, "Nothing to do: it is not paused."),

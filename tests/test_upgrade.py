@@ -174,7 +174,11 @@ def test_a_database_from_before_the_people_app_upgrades_and_keeps_access_ledger_
         assert Member.objects.filter(email_normalized="alice@example.com").get() == alice
         # sources
         assert Order.objects.get(external_id="o-1").member == alice
-        assert Membership.objects.get(member=alice).plan.external_id == "gold"
+        membership = Membership.objects.get(member=alice)
+        assert membership.plan.external_id == "gold"
+        # MemberSync's own, not a store's (members 0008), and the plan lists no store product yet (catalog 0002)
+        assert (membership.managed_by, membership.store_end) == ("", None)
+        assert membership.plan.product_ids == []
         assert OrgRole.objects.get(member=bob).role == "owner"
         assert Seat.objects.get(pk=old["seat"]).holder == bob
         assert SeatHolding.objects.get(member=bob).seat_id == old["seat"]

@@ -67,6 +67,10 @@ class MembershipFacts:
     pauses: tuple[Interval, ...] = ()
     trial_end: datetime | None = None
     subscription: SubscriptionFacts | None = None  # the linked subscription, if any
+    # Set for a membership a store running WooCommerce Memberships owns: the store's end date is its end, and
+    # the plan's own length (which the store already applied) is not counted again.
+    store_managed: bool = False
+    store_end: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +116,11 @@ def membership_ends(m: MembershipFacts) -> list[End]:
     ends: list[End] = []
     if m.ended_at is not None:
         ends.append(End(m.ended_at, m.base_status, m.ended_by or f"it was {m.base_status}"))
-    if length.kind == SPECIFIC and length.duration is not None:
+    if m.store_managed:
+        if m.store_end is not None:
+            status = CANCELLED if m.base_status == PENDING_CANCEL else EXPIRED
+            ends.append(End(m.store_end, status, f"the store's end date {m.store_end:%Y-%m-%d %H:%M} passed"))
+    elif length.kind == SPECIFIC and length.duration is not None:
         own_end = shift_past_pauses(length.duration.after(start), pauses, start)
         if own_end is not None:
             ends.append(End(own_end, EXPIRED, f"its length of {length.duration} ran out (paused time added)"))
@@ -244,6 +252,8 @@ def membership_state(m: MembershipFacts, now: datetime) -> MembershipState:
     for pause in window.pauses:
         if pause.contains(now):
             return state(PAUSED, pause.reason or f"paused since {pause.start:%Y-%m-%d %H:%M}")
+    if m.store_managed:
+        return state(m.base_status, f"the store says the membership is {m.base_status}")
     if sub is None:
         return state(m.base_status, f"the membership is {m.base_status}")
     if sub.status == "pending-cancel":

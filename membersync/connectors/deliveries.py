@@ -61,6 +61,7 @@ WOOCOMMERCE_HANDLERS = {
     "subscription": Handler(woo.subscription_apply),
     "order": Handler(woo.order_apply, fetch=woo.order_fetch),
     "customer": Handler(woo.customer_apply),
+    "user_membership": Handler(memberships.user_membership_apply, fetch=memberships.user_membership_fetch),
     "membership_plan": Handler(memberships.membership_plan_apply),
 }
 

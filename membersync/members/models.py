@@ -84,7 +84,8 @@ class Order(models.Model):
         return f"order {self.external_id}"
 
 
-BASE_STATUSES = ("active", "complimentary", "cancelled", "expired")
+# What events set; a store running WooCommerce Memberships may also say free_trial or pending_cancel.
+BASE_STATUSES = ("active", "complimentary", "free_trial", "pending_cancel", "cancelled", "expired")
 
 
 class Membership(models.Model):
@@ -111,6 +112,11 @@ class Membership(models.Model):
         help_text="the subscription it followed before it was unlinked",
     )
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="memberships")
+    # A store running WooCommerce Memberships owns this membership (its connection's name): its status and
+    # dates come from the store, and MemberSync refuses its own pause, cancel or extend of it (store_managed).
+    managed_by = models.CharField(max_length=64, blank=True)
+    store_url = models.URLField(max_length=500, blank=True, help_text="where the store shows it")
+    store_end = models.DateTimeField(null=True, blank=True, help_text="the end date the store gives it")
     status = models.CharField(max_length=16, choices=[(s, s) for s in MEMBERSHIP_STATUSES], default="active")
     status_rule = models.CharField(max_length=300, blank=True)
     status_at = models.DateTimeField(null=True, blank=True)

@@ -38,6 +38,8 @@ def membership_facts_for(member_ids: Iterable[int], plans: dict[int, PlanFacts])
             "subscription_id",
             "status",
             "status_rule",
+            "managed_by",
+            "store_end",
         )
     )
     membership_ids = [r[0] for r in rows]
@@ -54,7 +56,21 @@ def membership_facts_for(member_ids: Iterable[int], plans: dict[int, PlanFacts])
         ).values_list("pk", "external_id", "status", "status_since", "end", "next_payment")
     }
     facts: dict[int, list[StoredMembership]] = defaultdict(list)
-    for pk, member_id, plan_id, start, base_status, ended_at, ended_by, trial_end, sub_id, status, rule in rows:
+    for (
+        pk,
+        member_id,
+        plan_id,
+        start,
+        base_status,
+        ended_at,
+        ended_by,
+        trial_end,
+        sub_id,
+        status,
+        rule,
+        managed_by,
+        store_end,
+    ) in rows:
         facts[member_id].append(
             StoredMembership(
                 pk,
@@ -68,6 +84,8 @@ def membership_facts_for(member_ids: Iterable[int], plans: dict[int, PlanFacts])
                     pauses=tuple(sorted(pauses.get(pk, ()), key=lambda p: p.start)),
                     trial_end=trial_end,
                     subscription=subscriptions.get(sub_id),
+                    store_managed=bool(managed_by),
+                    store_end=store_end,
                 ),
                 status,
                 rule,

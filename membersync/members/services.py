@@ -219,6 +219,7 @@ def membership_find(
 def _admin_action(kind: str, action, *, actor: Actor, source: str, **ident) -> ServiceResult:
     def apply(event) -> list[int]:
         membership = membership_find(**ident)
+        store_managed_refuse(membership)
         if membership.subscription_id is not None:
             raise ServiceError(
                 "subscription_tied",
@@ -272,6 +273,17 @@ def membership_delete(*, actor: Actor, source: str = "admin", **ident) -> Servic
 
     payload = {k: v for k, v in ident.items() if v is not None}
     return event_apply(kind="membership.delete", payload=payload, actor=actor, source=source, apply=apply)
+
+
+def store_managed_refuse(membership: Membership) -> None:
+    """A membership a store owns (WooCommerce Memberships) is changed in the store, never here."""
+    if membership.managed_by:
+        where = f": {membership.store_url}" if membership.store_url else ""
+        raise ServiceError(
+            "store_managed",
+            f"store {membership.managed_by} owns this membership (WooCommerce Memberships); change it there{where}",
+            field="membership",
+        )
 
 
 def _require_current(membership: Membership, now: datetime, verb: str) -> None:

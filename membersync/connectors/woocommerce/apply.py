@@ -63,7 +63,9 @@ def subscription_apply(connection: Connection, payload: Mapping, *, action: str 
     if seen is not None:
         return seen
     _learn_subscription_products(connection, state.products)
-    plans = plans_for_products(state.products)
+    # On a store running Memberships its user memberships are the truth: the subscription is recorded, and
+    # makes no membership of its own.
+    plans = [] if connection.settings.get("memberships") else plans_for_products(state.products)
     result = subscription_update(
         subscription={
             "id": state.id,
@@ -80,7 +82,11 @@ def subscription_apply(connection: Connection, payload: Mapping, *, action: str 
         source="webhook",
     )
     resource_record(connection, "subscription", state.id, state=state, modified=state.modified, customer=state.customer)
-    granted = ", ".join(plan.external_id for plan in plans) or "no plan (no plan lists its products)"
+    granted = ", ".join(plan.external_id for plan in plans) or (
+        "no membership of its own (the store's user memberships say)"
+        if connection.settings.get("memberships")
+        else "no plan (no plan lists its products)"
+    )
     text = f"subscription {state.id} is {state.status}; it pays for {granted}"
     return Outcome(Delivery.APPLIED, text, [result.event_id])
 
@@ -162,6 +168,9 @@ def _order_grant(connection: Connection, order: payloads.OrderState, refunded: s
         return Outcome(Delivery.IGNORED, f"order {order.id} was made by Subscriptions: renewals never grant")
     if order.customer is None:
         return Outcome(Delivery.IGNORED, f"order {order.id} is a guest order: no customer to grant anything to")
+    if connection.settings.get("memberships"):
+        text = f"order {order.id}: the store runs WooCommerce Memberships, whose user memberships say what it granted"
+        return Outcome(Delivery.IGNORED, text)
     subscription_products = set(connection.settings.get("subscription_product_ids", []))
     member = customer_member(connection, order.customer)
     said, events = [], []

@@ -15,13 +15,16 @@ from collections.abc import Mapping
 
 from membersync.access.rules import FIXED, SUBSCRIPTION, UNLIMITED
 from membersync.catalog.services import plan_sync
+from membersync.clients.woocommerce import StoreNotFound
+from membersync.members.store_memberships import membership_store_delete, membership_store_sync
 from membersync.people.models import Connection
 
 from ..models import Delivery
 from ..outcomes import Outcome
 from . import payloads
-from .apply import local_offset
-from .resources import resource_record
+from .apply import customer_member, local_offset, store_actor
+from .resources import resource_customer, resource_record, resource_seen
+from .store import store_client
 
 
 def follows_memberships(connection: Connection) -> bool:
@@ -31,6 +34,58 @@ def follows_memberships(connection: Connection) -> bool:
 def store_plan_id(connection: Connection, plan_id: str) -> str:
     """The MemberSync id of a store's membership plan."""
     return f"{connection.name}-{plan_id}"
+
+
+def user_membership_fetch(connection: Connection, payload: Mapping, *, action: str = "updated") -> dict:
+    if not follows_memberships(connection) or action == "deleted" or set(payload) == {"id"}:
+        return {}
+    membership_id = payloads.deleted_id(payload)
+    try:
+        return {"current": store_client(connection).get("memberships/members", membership_id)}
+    except StoreNotFound:
+        return {"current": {"id": membership_id}}  # gone from the store since: deleted
+
+
+def user_membership_apply(
+    connection: Connection, payload: Mapping, *, action: str = "updated", current: Mapping | None = None
+) -> Outcome:
+    """`current`: the membership as the store shows it now (read by user_membership_fetch)."""
+    if not follows_memberships(connection):
+        return Outcome(
+            Delivery.IGNORED,
+            f"connection {connection.name} derives memberships from orders and subscriptions "
+            "(its settings do not say the store runs WooCommerce Memberships)",
+        )
+    state_payload = current if current is not None else payload
+    if action == "deleted" or set(state_payload) == {"id"}:
+        store_id = payloads.deleted_id(state_payload)
+        actor = store_actor(connection)
+        result = membership_store_delete(connection_name=connection.name, store_id=store_id, actor=actor)
+        owner = resource_customer(connection, "user_membership", store_id) or "unknown"
+        resource_record(connection, "user_membership", store_id, deleted=True)
+        text = f"user membership {store_id} (customer {owner}) was deleted in the store"
+        return Outcome(Delivery.APPLIED, text, [result.event_id])
+    state = payloads.user_membership_read(state_payload, local_offset=local_offset(connection))
+    seen = resource_seen(connection, "user_membership", state.id, state=state, modified=None)
+    if seen is not None:
+        return seen
+    customer = payloads.Customer(state.customer_id, "", "")
+    result = membership_store_sync(
+        connection_name=connection.name,
+        store_id=state.id,
+        member_id=customer_member(connection, customer),
+        plan_id=store_plan_id(connection, state.plan_id),
+        status=state.status,
+        start=state.start,
+        end=state.end,
+        paused_at=state.paused,
+        cancelled_at=state.cancelled,
+        store_url=f"{connection.url.rstrip('/')}/wp-admin/post.php?post={state.id}&action=edit",
+        actor=store_actor(connection),
+    )
+    resource_record(connection, "user_membership", state.id, state=state, customer=customer)
+    text = f"user membership {state.id} of customer {state.customer_id} is {state.status} in the store"
+    return Outcome(Delivery.APPLIED, text, [result.event_id])
 
 
 def plan_length(payload: Mapping, *, connection: Connection):
