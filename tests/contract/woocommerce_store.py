@@ -967,6 +967,7 @@ class FakeStore:
                 self._subscription_dates(
                     record,
                     creating,
+                    previous=previous,
                     given={
                         "next_payment": next_payment,
                         "end": end,
@@ -982,7 +983,7 @@ class FakeStore:
             self._tick()
             return self._render_subscription(record)
 
-    def _subscription_dates(self, record: _Subscription, creating: bool, given: dict) -> None:
+    def _subscription_dates(self, record: _Subscription, creating: bool, given: dict, previous: str | None) -> None:
         now = self._now
 
         def free(name: str) -> bool:
@@ -996,6 +997,13 @@ class FakeStore:
                     record.next_payment = _add_period(record.start, record.billing_period, record.billing_interval)
             if creating and free("last_payment") and record.trial_end is None:
                 record.last_payment = record.start
+            if previous == "pending-cancel":  # reactivated: the end it was given goes, the payments resume
+                if free("next_payment"):
+                    record.next_payment = record.next_payment or record.end
+                if free("end"):
+                    record.end = None
+                if free("cancelled"):
+                    record.cancelled = None
             record.paid = record.paid or now
         elif record.status == "pending-cancel":
             if free("cancelled"):
