@@ -119,6 +119,7 @@ def _subscribed(rng: random.Random, member_id: int, start: datetime, plan: Plan,
         status_since=since,
         start=start,
         store_modified_at=since,
+        memberships_granted_at=start,  # it made its membership: a later delivery makes no second one
         trial_end=start + timedelta(days=14) if status == "trial" else None,
         end=NOW + timedelta(days=rng.randint(1, 30)) if status == "pending-cancel" else None,
     )
