@@ -66,3 +66,46 @@ class StoreResource(models.Model):
 
     def __str__(self):
         return f"{self.resource} {self.external_id} of {self.connection.name}"
+
+
+class ImportProgress(models.Model):
+    """How far `membersync import` got through one resource of a store: the next page to read and what the pages
+    already done did. An interrupted import resumes from here; a finished one removes its rows (the next import
+    is a whole new pass), and `--restart` removes them first."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="import_progress")
+    resource = models.CharField(max_length=32)
+    next_page = models.PositiveIntegerField(default=1)
+    total_pages = models.PositiveIntegerField(null=True, blank=True)
+    done = models.BooleanField(default=False)
+    counts = models.JSONField(default=dict, help_text="read, applied, duplicate, stale, ignored, failed so far")
+    failures = models.JSONField(default=list, help_text="[[id, error], ...] of the pages already done")
+    started_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "resource"], name="import_progress_unique")]
+
+    def __str__(self):
+        return f"import of {self.resource} from {self.connection.name}: next page {self.next_page}"
+
+
+class DriftCheck(models.Model):
+    """One run of `membersync verify` (by hand or nightly by the worker): how many differences between the store
+    and MemberSync it found, how many it repaired, and its report in words."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="drift_checks")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    nightly = models.BooleanField(default=False, help_text="run by the worker (connection setting verify)")
+    repair = models.BooleanField(default=False)
+    differences = models.PositiveIntegerField(default=0)
+    repaired = models.PositiveIntegerField(default=0)
+    report = models.TextField(blank=True)
+    error = models.TextField(blank=True, help_text="why it stopped before the end (the store could not be read)")
+
+    class Meta:
+        indexes = [models.Index(fields=["connection", "started_at"], name="drift_check_latest")]
+
+    def __str__(self):
+        return f"verify of {self.connection.name} at {self.started_at:%Y-%m-%d %H:%M}"
