@@ -293,7 +293,7 @@ def test_a_failure_is_listed_and_the_import_goes_on(small_store, monkeypatch):
 
 
 def test_an_unknown_connection_is_refused(db):
-    with pytest.raises(CommandError, match="no WooCommerce connection named 'nope'"):
+    with pytest.raises(CommandError, match=r"^no WooCommerce connection named .nope. \(connections: none yet\)"):
         run("import", "woocommerce", "nope")
 
 
@@ -345,6 +345,12 @@ def test_verify_finds_a_subscription_deleted_in_the_store_and_an_order_never_app
     assert Subscription.objects.get(external_id=str(ada_sub)).status == "trash"
     bob = member_of(connection, small_store["customers"]["bob"])
     assert Order.objects.get(member=bob).status == Order.COMPLETED
+
+
+def test_verify_stops_with_a_clear_message_when_the_store_refuses_the_key(small_store):
+    small_store["store"].fail_next(1, status=401)
+    with pytest.raises(CommandError, match="^verify stopped before the end: the store refused the API key"):
+        run("verify", "woocommerce", "shop")
 
 
 def test_the_worker_verifies_nightly_when_configured(small_store):

@@ -17,7 +17,7 @@ def woocommerce_connection(name: str) -> Connection:
     try:
         return woocommerce_connection_named(name)
     except ServiceError as error:
-        raise CommandError(str(error)) from None
+        raise CommandError(error.message) from None
 
 
 def progress_bar(stream, width: int = 30):

@@ -25,7 +25,7 @@ class Command(MemberSyncCommand):
         try:
             connection = woocommerce_connection_named(name)
         except ServiceError as error:
-            raise CommandError(str(error)) from None
+            raise CommandError(error.message) from None
         check = DriftCheck.objects.create(connection=connection, started_at=clock.now(), repair=repair)
         report = woocommerce_verify(connection, repair=repair)
         drift_check_record(check, report, finished_at=clock.now())
