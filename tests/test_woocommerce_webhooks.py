@@ -270,3 +270,38 @@ def test_a_topic_that_says_nothing_about_access_is_recorded_as_ignored(client, s
     delivery = applied("product.updated", {"id": 5, "name": "Mug"}, client)
     assert delivery.status == Delivery.IGNORED and "product.updated" in delivery.outcome
     assert NOW - timedelta(seconds=1) <= delivery.applied_at <= NOW
+
+
+# ---- the admin ----
+
+
+def test_failed_deliveries_are_listed_in_the_admin_with_their_body_and_can_be_replayed(admin_client, shop, client):
+    bad = applied("subscription.updated", subscription(status="wc-bogus"), client)
+    listing = admin_client.get("/admin/connectors/delivery/?status__exact=failed")
+    assert listing.status_code == 200 and b"is not a subscription status" in listing.content
+    page = admin_client.get(f"/admin/connectors/delivery/{bad.pk}/change/")
+    assert b"wc-bogus" in page.content
+    response = admin_client.post(
+        "/admin/connectors/delivery/", {"action": "replay", "_selected_action": [bad.pk]}, follow=True
+    )
+    assert b"Replayed 1 deliveries: 1 failed" in response.content
+
+
+def test_a_store_connected_in_the_admin_has_its_key_checked_and_shows_the_webhooks_to_create(
+    admin_client, db, woocommerce_store
+):
+    form = {
+        "name": "shop2",
+        "url": woocommerce_store.url,
+        "consumer_key": woocommerce_store.consumer_key,
+        "consumer_secret": "cs_wrong",
+    }
+    refused = admin_client.post("/admin/connectors/woocommercestore/add/", form)
+    assert refused.status_code == 200 and b"did not accept" in refused.content
+    assert not Connection.objects.filter(name="shop2").exists()
+    form["consumer_secret"] = woocommerce_store.consumer_secret
+    response = admin_client.post("/admin/connectors/woocommercestore/add/", form, follow=True)
+    assert b"the store accepted the key" in response.content
+    store = Connection.objects.get(name="shop2")
+    page = admin_client.get(f"/admin/connectors/woocommercestore/{store.pk}/change/")
+    assert b"/webhooks/woocommerce/shop2" in page.content and b"subscription.updated" in page.content

@@ -109,3 +109,12 @@ class DriftCheck(models.Model):
 
     def __str__(self):
         return f"verify of {self.connection.name} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class WooCommerceStore(Connection):
+    """A WooCommerce connection, for its own admin page: connect a store (the key checked) and see what to set
+    up in WooCommerce."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "WooCommerce store"

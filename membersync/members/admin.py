@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -194,6 +195,7 @@ class NotificationInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Membership)
 class MembershipAdmin(DateHierarchyBoundsMixin, admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # store_url
     list_display = ("__str__", "member", "plan", "status", "start", "ended_at", "subscription", "status_at")
     list_filter = ("status", "plan", LinkedSubscriptionFilter, "base_status")
     search_fields = (

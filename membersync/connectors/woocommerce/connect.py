@@ -51,6 +51,17 @@ def delivery_url(connection: Connection) -> str:
     return settings.PUBLIC_URL + reverse("webhook-woocommerce", args=[connection.name])
 
 
+def woocommerce_key_check(*, url: str, consumer_key: str, consumer_secret: str, transport=None) -> None:
+    """Refused with a ServiceError saying why unless the store at `url` accepts this REST API key."""
+    probe = Connection(kind=WOOCOMMERCE, name="probe", url=url)
+    probe.set_credentials({"consumer_key": consumer_key, "consumer_secret": consumer_secret})
+    try:
+        store_client(probe, transport=transport).check()
+    except StoreError as error:
+        message = f"the store did not accept the connection: {error}"
+        raise ServiceError("invalid_value", message, field="url") from None
+
+
 def woocommerce_connect(
     *,
     name: str,
@@ -67,14 +78,8 @@ def woocommerce_connect(
     if not consumer_key or not consumer_secret:
         raise ServiceError("invalid_value", "a store connection needs a consumer key and secret", field="consumer_key")
     webhook_secret = webhook_secret or secrets.token_urlsafe(32)
-    probe = Connection(kind=WOOCOMMERCE, name=name, url=url, settings={"memberships": memberships})
-    probe.set_credentials({"consumer_key": consumer_key, "consumer_secret": consumer_secret})
     if check:
-        try:
-            store_client(probe, transport=transport).check()
-        except StoreError as error:
-            message = f"the store did not accept the connection: {error}"
-            raise ServiceError("invalid_value", message, field="url") from None
+        woocommerce_key_check(url=url, consumer_key=consumer_key, consumer_secret=consumer_secret, transport=transport)
     connection = connection_create(
         kind=WOOCOMMERCE,
         name=name,
