@@ -60,6 +60,19 @@ def inbound_jobs() -> tuple[InboundJob, ...]:
     return (deliveries_apply,)
 
 
+# (moment, worker name) -> None: work the worker does on a schedule of its own (each job decides when it is due)
+PeriodicJob = Callable[..., object]
+
+
+@cache
+def periodic_jobs() -> tuple[PeriodicJob, ...]:
+    """What the worker checks each pass after the deliveries: a connection's nightly verify against its store,
+    when its settings ask for one (`verify`: report or repair, `verify_hour`)."""
+    from membersync.connectors.woocommerce.drift import drift_checks_run
+
+    return (drift_checks_run,)
+
+
 @cache
 def subscription_dependents() -> tuple[SubscriptionDependent, ...]:
     """Besides memberships, what a subscription pays for: seat pools and licenses."""

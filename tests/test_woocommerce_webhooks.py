@@ -305,3 +305,11 @@ def test_a_store_connected_in_the_admin_has_its_key_checked_and_shows_the_webhoo
     store = Connection.objects.get(name="shop2")
     page = admin_client.get(f"/admin/connectors/woocommercestore/{store.pk}/change/")
     assert b"/webhooks/woocommerce/shop2" in page.content and b"subscription.updated" in page.content
+
+
+def test_an_order_applied_late_grants_from_when_it_was_paid(client, shop):
+    order = json.loads(documented("woocommerce-order-v3.json"))
+    order.update(customer_id=9, date_paid_gmt="2026-05-20T08:00:00")
+    applied("order.created", order, client)
+    starts = set(Membership.objects.values_list("start", flat=True))
+    assert starts == {datetime(2026, 5, 20, 8, 0, tzinfo=UTC)}

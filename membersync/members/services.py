@@ -49,6 +49,7 @@ def order_record(
     plan: Plan | None = None,
     license_type: LicenseType | None = None,
     license_quantity: int = 0,
+    paid_at: datetime | None = None,
 ) -> tuple[Order, bool]:
     """Inside an event: record a completed order, and the membership its plan grants. (order, created):
     an order the store sends again with the same purchase is returned as it is; one that was refunded, or
@@ -76,10 +77,12 @@ def order_record(
         license_type=license_type,
         license_quantity=license_quantity,
         status=Order.COMPLETED,
-        completed_at=now,
+        completed_at=min(paid_at, now) if paid_at else now,
     )
     if plan is not None:
-        Membership.objects.create(member=member, plan=plan, start=now, order=order, created_at=now)
+        # A store's order paid earlier (a late delivery, an import) grants from when it was paid.
+        start = order.completed_at
+        Membership.objects.create(member=member, plan=plan, start=start, order=order, created_at=now)
     return order, True
 
 
@@ -91,16 +94,22 @@ def order_complete(
     actor: Actor,
     source: str = "admin",
     idempotency_key: str | None = None,
+    paid_at: datetime | None = None,
 ) -> ServiceResult:
-    """A one-off order was completed: it grants its plan from now. (An order that buys licenses:
+    """A one-off order was completed: it grants its plan from when it was paid (`paid_at`, never later than
+    now; default now). (An order that buys licenses:
     orgs.services.order_complete_licenses.)"""
 
     def apply(event) -> list[int]:
         plan = plan_get(plan_id, field="order.plan")
-        order, created = order_record(order_id=order_id, member_id=member_id, now=event.occurred_at, plan=plan)
+        order, created = order_record(
+            order_id=order_id, member_id=member_id, now=event.occurred_at, plan=plan, paid_at=paid_at
+        )
         return [order.member_id] if created else []  # completed twice: the store resent it
 
     payload = {"order": {"id": order_id, "member": member_id, "plan": plan_id}}
+    if paid_at is not None:
+        payload["order"]["paid_at"] = paid_at.isoformat()
     return event_apply(
         kind="order.complete", payload=payload, actor=actor, source=source, apply=apply, idempotency_key=idempotency_key
     )

@@ -56,6 +56,7 @@ def membership_store_sync(
     cancelled_at: datetime | None,
     store_url: str,
     actor: Actor,
+    source: str = "webhook",
 ) -> ServiceResult:
     """The store's user membership `store_id` is now in this state: create or update the membership it owns."""
     payload = {
@@ -101,7 +102,7 @@ def membership_store_sync(
         _pause_follow(membership, paused=ours == "paused", paused_at=paused_at or now, now=now)
         return sorted(touched)
 
-    return event_apply(kind="user_membership.sync", payload=payload, actor=actor, source="webhook", apply=apply)
+    return event_apply(kind="user_membership.sync", payload=payload, actor=actor, source=source, apply=apply)
 
 
 def _goes_on(membership: Membership, now: datetime) -> None:
@@ -135,7 +136,9 @@ def _pause_follow(membership: Membership, *, paused: bool, paused_at: datetime, 
     open_pauses.update(end=now)
 
 
-def membership_store_delete(*, connection_name: str, store_id: str, actor: Actor) -> ServiceResult:
+def membership_store_delete(
+    *, connection_name: str, store_id: str, actor: Actor, source: str = "webhook"
+) -> ServiceResult:
     """The store deleted its user membership: the membership goes (its grants close; the ledger keeps them)."""
 
     def apply(event) -> list[int]:
@@ -147,4 +150,4 @@ def membership_store_delete(*, connection_name: str, store_id: str, actor: Actor
         return [member_pk]
 
     payload = {"connection": connection_name, "id": store_id}
-    return event_apply(kind="user_membership.delete", payload=payload, actor=actor, source="webhook", apply=apply)
+    return event_apply(kind="user_membership.delete", payload=payload, actor=actor, source=source, apply=apply)

@@ -41,6 +41,8 @@ def worker_tick(*, now: datetime, worker: str | None = None) -> TickReport:
     for job in wiring.inbound_jobs():
         while applied := job(now=now, worker=worker):
             report.deliveries_applied += applied
+    for job in wiring.periodic_jobs():
+        job(now=now, worker=worker)
     while True:
         due = list(
             MemberAccess.objects.filter(next_change_at__lte=now)

@@ -53,12 +53,14 @@ def customer_member(connection: Connection, customer: payloads.Customer) -> str:
 # ---- subscriptions ----
 
 
-def subscription_apply(connection: Connection, payload: Mapping, *, action: str = "updated") -> Outcome:
+def subscription_apply(
+    connection: Connection, payload: Mapping, *, action: str = "updated", source: str = "webhook"
+) -> Outcome:
     if action == "deleted" or set(payload) == {"id"}:
-        return _subscription_deleted(connection, payloads.deleted_id(payload))
+        return _subscription_deleted(connection, payloads.deleted_id(payload), source)
     state = payloads.subscription_read(payload, local_offset=local_offset(connection))
     if state.status == "trash":
-        return _subscription_deleted(connection, state.id)
+        return _subscription_deleted(connection, state.id, source)
     seen = resource_seen(connection, "subscription", state.id, state=state, modified=state.modified)
     if seen is not None:
         return seen
@@ -79,7 +81,7 @@ def subscription_apply(connection: Connection, payload: Mapping, *, action: str 
             "modified": state.modified,
         },
         actor=store_actor(connection),
-        source="webhook",
+        source=source,
     )
     resource_record(connection, "subscription", state.id, state=state, modified=state.modified, customer=state.customer)
     granted = ", ".join(plan.external_id for plan in plans) or (
@@ -91,8 +93,8 @@ def subscription_apply(connection: Connection, payload: Mapping, *, action: str 
     return Outcome(Delivery.APPLIED, text, [result.event_id])
 
 
-def _subscription_deleted(connection: Connection, subscription_id: str) -> Outcome:
-    result = subscription_delete(subscription_id=subscription_id, actor=store_actor(connection), source="webhook")
+def _subscription_deleted(connection: Connection, subscription_id: str, source: str) -> Outcome:
+    result = subscription_delete(subscription_id=subscription_id, actor=store_actor(connection), source=source)
     resource_record(connection, "subscription", subscription_id, deleted=True)
     return Outcome(Delivery.APPLIED, f"subscription {subscription_id} was deleted in the store", [result.event_id])
 
@@ -126,11 +128,18 @@ def order_fetch(connection: Connection, payload: Mapping, *, action: str = "upda
     return {"refunded_lines": sorted(refunded - {""})}
 
 
-def order_apply(connection: Connection, payload: Mapping, *, action: str = "updated", refunded_lines=None) -> Outcome:
+def order_apply(
+    connection: Connection,
+    payload: Mapping,
+    *,
+    action: str = "updated",
+    refunded_lines=None,
+    source: str = "webhook",
+) -> Outcome:
     """`refunded_lines`: the ids of the line items refunded so far (read from the store's refunds), if any."""
     if action == "deleted" or set(payload) == {"id"}:
         order_id = payloads.deleted_id(payload)
-        return _order_end(connection, order_id, _granted_lines(order_id), "deleted in the store")
+        return _order_end(connection, order_id, _granted_lines(order_id), "deleted in the store", source)
     order = payloads.order_read(payload, local_offset=local_offset(connection))
     seen = resource_seen(
         connection, "order", order.id, state=(order, sorted(refunded_lines or [])), modified=order.modified
@@ -138,9 +147,9 @@ def order_apply(connection: Connection, payload: Mapping, *, action: str = "upda
     if seen is not None:
         return seen
     if order.status in payloads.ENDING_STATUSES:
-        outcome = _order_end(connection, order.id, _granted_lines(order.id), order.status)
+        outcome = _order_end(connection, order.id, _granted_lines(order.id), order.status, source)
     elif order.status in payloads.PAID_STATUSES:
-        outcome = _order_grant(connection, order, set(refunded_lines or []))
+        outcome = _order_grant(connection, order, set(refunded_lines or []), source)
     else:
         outcome = Outcome(Delivery.IGNORED, f"order {order.id} is {order.status or 'without a status'}: not paid yet")
     resource_record(connection, "order", order.id, state=(order, sorted(refunded_lines or [])), modified=order.modified)
@@ -163,7 +172,7 @@ def _granted_lines(order_id: str) -> dict[str, list[str]]:
     return lines
 
 
-def _order_grant(connection: Connection, order: payloads.OrderState, refunded: set[str]) -> Outcome:
+def _order_grant(connection: Connection, order: payloads.OrderState, refunded: set[str], source: str) -> Outcome:
     if order.renewal:
         return Outcome(Delivery.IGNORED, f"order {order.id} was made by Subscriptions: renewals never grant")
     if order.customer is None:
@@ -189,26 +198,29 @@ def _order_grant(connection: Connection, order: payloads.OrderState, refunded: s
                 order_id=external_id,
                 member_id=member,
                 plan_id=plan.external_id,
+                paid_at=order.paid_at,
                 actor=store_actor(connection),
-                source="webhook",
+                source=source,
             )
             events.append(result.event_id)
             said.append(f"line {line.id} grants {plan.external_id}")
     refunded_lines = {line: ids for line, ids in _granted_lines(order.id).items() if line in refunded}
-    ended = _order_end(connection, order.id, refunded_lines, "refunded")
+    ended = _order_end(connection, order.id, refunded_lines, "refunded", source)
     text = f"order {order.id} is {order.status}: " + ("; ".join(said) or "no line grants a plan")
     if ended.events:
         text += f"; {ended.text}"
     return Outcome(Delivery.APPLIED, text, events + ended.events)
 
 
-def _order_end(connection: Connection, order_id: str, lines: dict[str, list[str]], why: str) -> Outcome:
+def _order_end(
+    connection: Connection, order_id: str, lines: dict[str, list[str]], why: str, source: str = "webhook"
+) -> Outcome:
     events = []
     for external_ids in lines.values():
         for external_id in external_ids:
             if Order.objects.filter(external_id=external_id, status=Order.REFUNDED).exists():
                 continue
-            result = members.order_refund(order_id=external_id, actor=store_actor(connection), source="webhook")
+            result = members.order_refund(order_id=external_id, actor=store_actor(connection), source=source)
             events.append(result.event_id)
     if not events:
         return Outcome(Delivery.APPLIED, f"order {order_id} is {why}; it had granted nothing still open")
@@ -218,7 +230,9 @@ def _order_end(connection: Connection, order_id: str, lines: dict[str, list[str]
 # ---- customers ----
 
 
-def customer_apply(connection: Connection, payload: Mapping, *, action: str = "updated") -> Outcome:
+def customer_apply(
+    connection: Connection, payload: Mapping, *, action: str = "updated", source: str = "webhook"
+) -> Outcome:
     if action == "deleted" or set(payload) == {"id"}:
         customer_id = payloads.deleted_id(payload)
         resource_record(connection, "customer", customer_id, deleted=True)
@@ -227,6 +241,9 @@ def customer_apply(connection: Connection, payload: Mapping, *, action: str = "u
             f"customer {customer_id} was deleted in the store: recorded; her member, access and history are kept",
         )
     customer = payloads.customer_read(payload)
+    seen = resource_seen(connection, "customer", customer.id, state=customer, modified=None)
+    if seen is not None:
+        return seen
     identity = Identity.objects.filter(connection=connection, kind=CUSTOMER, external_id=customer.id).first()
     if identity is None:
         member = customer_member(connection, customer)

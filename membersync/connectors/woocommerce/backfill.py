@@ -357,7 +357,7 @@ class _Import:
     def _apply(self, summary, object_id, handler, payload, extra) -> Outcome | None:
         try:
             with transaction.atomic():
-                outcome = handler.apply(self.connection, payload, action="updated", **extra)
+                outcome = handler.apply(self.connection, payload, action="updated", source="import", **extra)
                 if self.dry_run:
                     transaction.set_rollback(True)
             return outcome

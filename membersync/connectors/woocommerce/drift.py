@@ -477,7 +477,7 @@ class _Verify:
                     connection=self.connection, resource=difference.resource, external_id=difference.external_id
                 ).update(state_hash="")
                 outcome = handler.apply(
-                    self.connection, difference.payload, action=difference.action, **difference.extra
+                    self.connection, difference.payload, action=difference.action, source="verify", **difference.extra
                 )
         except (ServiceError, payloads.PayloadError, StoreError) as error:
             difference.repaired = f"failed: {error}"

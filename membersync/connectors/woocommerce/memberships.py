@@ -47,7 +47,12 @@ def user_membership_fetch(connection: Connection, payload: Mapping, *, action: s
 
 
 def user_membership_apply(
-    connection: Connection, payload: Mapping, *, action: str = "updated", current: Mapping | None = None
+    connection: Connection,
+    payload: Mapping,
+    *,
+    action: str = "updated",
+    current: Mapping | None = None,
+    source: str = "webhook",
 ) -> Outcome:
     """`current`: the membership as the store shows it now (read by user_membership_fetch)."""
     if not follows_memberships(connection):
@@ -60,7 +65,7 @@ def user_membership_apply(
     if action == "deleted" or set(state_payload) == {"id"}:
         store_id = payloads.deleted_id(state_payload)
         actor = store_actor(connection)
-        result = membership_store_delete(connection_name=connection.name, store_id=store_id, actor=actor)
+        result = membership_store_delete(connection_name=connection.name, store_id=store_id, actor=actor, source=source)
         owner = resource_customer(connection, "user_membership", store_id) or "unknown"
         resource_record(connection, "user_membership", store_id, deleted=True)
         text = f"user membership {store_id} (customer {owner}) was deleted in the store"
@@ -82,6 +87,7 @@ def user_membership_apply(
         cancelled_at=state.cancelled,
         store_url=f"{connection.url.rstrip('/')}/wp-admin/post.php?post={state.id}&action=edit",
         actor=store_actor(connection),
+        source=source,
     )
     resource_record(connection, "user_membership", state.id, state=state, customer=customer)
     text = f"user membership {state.id} of customer {state.customer_id} is {state.status} in the store"
@@ -107,7 +113,9 @@ def plan_length(payload: Mapping, *, connection: Connection):
     return UNLIMITED
 
 
-def membership_plan_apply(connection: Connection, payload: Mapping, *, action: str = "updated") -> Outcome:
+def membership_plan_apply(
+    connection: Connection, payload: Mapping, *, action: str = "updated", source: str = "webhook"
+) -> Outcome:
     plan_id = payloads.deleted_id(payload)
     if action == "deleted" or set(payload) == {"id"}:
         resource_record(connection, "membership_plan", plan_id, deleted=True)
@@ -115,6 +123,9 @@ def membership_plan_apply(connection: Connection, payload: Mapping, *, action: s
             Delivery.APPLIED,
             f"plan {plan_id} was moved to the trash in the store: its memberships keep following the store",
         )
+    seen = resource_seen(connection, "membership_plan", plan_id, state=dict(payload), modified=None)
+    if seen is not None:
+        return seen
     products = [payloads.store_id(p, field="access_product_ids") for p in payload.get("access_product_ids") or []]
     plan, created = plan_sync(
         external_id=store_plan_id(connection, plan_id),
