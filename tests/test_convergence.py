@@ -1,6 +1,6 @@
 """Access converges whatever the store's deliveries go through (issue 8): random subscription histories delivered
 late, duplicated, with drops and reordered end with the same enrollments, enrollment starts and membership
-statuses as their clean delivery. The generator and the comparison are in convergence_histories.py; the three
+statuses as their clean delivery. The generator and the comparison are in membersync/bench/convergence.py; the three
 faults that left access wrong for good are pinned as examples."""
 
 from dataclasses import replace
@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 
-from .convergence_histories import (
+from membersync.bench.convergence import (
     FAULT_A_SWITCH_NEW_FIRST,
     FAULT_B_LATE_REACTIVATION,
     FAULT_C_PAID_OFF_FIRST_SEEN_EXPIRED,

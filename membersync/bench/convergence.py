@@ -25,7 +25,8 @@ Two claims, each checked by `assert_converges`:
   or reactivation cannot be recovered by any receiver: nothing that arrives says it happened.)
 
 `convergence_check(histories=N, recoverable=...)` runs the claim on N random cases outside pytest, on the
-configured database (each case in a transaction that is rolled back), for a benchmark command.
+configured database (each case in a transaction that is rolled back): `membersync bench convergence --histories N`.
+It needs hypothesis (installed with the project's dev extras, as `make test` and `make demo` do).
 """
 
 from __future__ import annotations
