@@ -112,3 +112,22 @@ def test_a_paused_drip_is_scheduled_with_how_much_of_it_was_served(db, set_clock
     services.membership_pause(member_id="dana", plan_id="basic", actor=Actor.operator("admin"))
     reason = LedgerEntry.objects.filter(target_id="advanced").last().reason
     assert reason == "now opens 9 days after the source resumes (5 of 14 days served)"
+
+
+@pytest.mark.django_db
+def test_a_scheduled_grant_whose_membership_is_deleted_is_recorded_as_withdrawn(set_clock):
+    from datetime import UTC, datetime
+
+    from membersync.actors import Actor
+    from membersync.catalog import services as catalog_services
+    from membersync.members import services as member_services
+    from membersync.sync.models import LedgerEntry
+
+    set_clock(datetime(2026, 1, 1, tzinfo=UTC))
+    catalog_services.course_create(external_id="later")
+    catalog_services.plan_create(external_id="drip", grants=[{"course": "later", "after": "30 days"}])
+    admin = Actor.operator("admin")
+    member_services.membership_create(member_id="dee", plan_id="drip", external_id="m-dee", actor=admin)
+    member_services.membership_delete(membership_id="m-dee", actor=admin)
+    actions = list(LedgerEntry.objects.filter(target_id="later").values_list("action", "reason"))
+    assert actions[-1] == ("withdrawn", "withdrawn: its source was deleted")

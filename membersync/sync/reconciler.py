@@ -16,7 +16,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from membersync import memo
-from membersync.access.grants import OPEN, SUSPENDED, Grant, access_at, grants_from_window, next_change
+from membersync.access.grants import OPEN, PENDING, SUSPENDED, Grant, access_at, grants_from_window, next_change
 from membersync.people.models import Member
 
 from .bulk import rows_delete, rows_insert, rows_update
@@ -85,12 +85,13 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
                 )
                 ledger.extend(ledger_transition(member_id, grant, None, state, now, cause))
             elif record[1:4] != (state, grant.opens, grant.closes):
-                ledger.extend(ledger_transition(member_id, grant, record[1], state, now, cause))
+                previous = (record[2], record[3])  # the window as last recorded
+                ledger.extend(ledger_transition(member_id, grant, record[1], state, now, cause, previous=previous))
                 changed_records.append((state, grant.opens, grant.closes, record[0]))
         for key, record in member_records.items():
             if key not in seen:
                 vanished_records.append(record[0])
-                if record[1] in (OPEN, SUSPENDED):
+                if record[1] in (OPEN, SUSPENDED, PENDING):  # a pending one is withdrawn
                     ledger.append(ledger_vanished_entry(member_id, key, record, now, cause))
 
         desired = _desired_enrollments(grants, now)
