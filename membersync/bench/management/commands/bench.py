@@ -1,31 +1,91 @@
 import os
 
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from membersync.commandline import MemberSyncCommand, whole_number
 
+# Each benchmark's own options: given to the other one, they are refused rather than ignored.
+OWN_OPTIONS = {"resync": ("members",), "webhooks": ("deliveries", "concurrency", "web_workers", "profile")}
+
 
 class Command(MemberSyncCommand):
-    help = "the resync benchmark on a synthetic site in a temporary database (docs/BENCHMARKS.md)"
+    help = "a benchmark (resync, webhooks) in a temporary database of its own (docs/BENCHMARKS.md)"
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        self.parser = super().create_parser(prog_name, subcommand, **kwargs)
+        return self.parser
 
     def add_arguments(self, parser):
-        parser.add_argument("which", choices=["resync"])
+        parser.add_argument(
+            "which",
+            choices=["resync", "webhooks"],
+            metavar="resync/webhooks",
+            help="resync: reconcile a synthetic site; webhooks: WooCommerce deliveries through `membersync serve`, "
+            "then the worker",
+        )
         parser.add_argument(
             "--members",
             type=whole_number(1, 10_000_000),
-            default=10_000,
             metavar="N",
-            help="members in the synthetic site (default 10,000)",
+            help="resync: members in the synthetic site (default 10,000)",
+        )
+        parser.add_argument(
+            "--deliveries",
+            type=whole_number(1, 200_000),
+            metavar="N",
+            help="webhooks: deliveries to post, about 10 %% of them exact re-sends (default 5,000)",
+        )
+        parser.add_argument(
+            "--concurrency",
+            type=whole_number(1, 64),
+            metavar="N",
+            help="webhooks: client threads posting at once (default 8)",
+        )
+        parser.add_argument(
+            "--web-workers",
+            type=whole_number(1, 64),
+            metavar="N",
+            help="webhooks: the server's worker processes (default: as `membersync serve`)",
+        )
+        parser.add_argument(
+            "--profile",
+            action="store_true",
+            help="webhooks: apply the deliveries under cProfile and print where the time goes (slower)",
         )
         parser.add_argument(
             "--use-configured-database",
             action="store_true",
-            help="build the synthetic site in the configured (empty) database instead of a temporary SQLite file",
+            help="run in the configured (empty) database instead of a temporary SQLite file",
         )
 
-    def handle(self, *args, which, members, use_configured_database, **options):
-        from membersync.bench.resync import bench_resync
+    def handle(self, *args, which, use_configured_database, **options):
+        for other, names in OWN_OPTIONS.items():
+            for name in names:
+                if other != which and options[name] not in (None, False):
+                    flag = "--" + name.replace("_", "-")
+                    self.parser.error(f"argument {flag}: only `bench {other}` takes it")
+        temporary = os.environ.get("MEMBERSYNC_SCENARIO_DATABASE") == "temporary"
+        if which == "resync":
+            from membersync.bench.resync import bench_resync
 
-        if os.environ.get("MEMBERSYNC_SCENARIO_DATABASE") == "temporary":
-            call_command("migrate", verbosity=0, interactive=False)
-        bench_resync(members=members, out=self.stdout.write)
+            if temporary:
+                call_command("migrate", verbosity=0, interactive=False)
+            bench_resync(members=options["members"] or 10_000, out=self.stdout.write)
+            return
+
+        from membersync.bench.webhooks import bench_webhooks, configured_database_refusal
+
+        if refusal := configured_database_refusal():  # before migrating: a site's database is left as it is
+            raise CommandError(refusal)
+        call_command("migrate", verbosity=0, interactive=False)
+        try:
+            bench_webhooks(
+                deliveries=options["deliveries"] or 5_000,
+                concurrency=options["concurrency"] or 8,
+                web_workers=options["web_workers"],
+                profile=options["profile"],
+                out=self.stdout.write,
+            )
+        except RuntimeError as error:  # the server did not start or answer
+            raise CommandError(str(error)) from None
