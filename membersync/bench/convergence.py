@@ -417,3 +417,17 @@ FAULT_C_PAID_OFF_FIRST_SEEN_EXPIRED = _case(
     [(2, timedelta(hours=3))],
 )
 FAULTS = (FAULT_A_SWITCH_NEW_FIRST, FAULT_B_LATE_REACTIVATION, FAULT_C_PAID_OFF_FIRST_SEEN_EXPIRED)
+
+
+def convergence_bench(*, histories: int, out) -> None:
+    """`membersync bench convergence`: both claims on `histories` random cases each, with the time taken. A case
+    that does not converge stops the run with the smallest such case (AssertionError)."""
+    import time
+
+    for recoverable, claim in (
+        (True, "recoverable faults: as the clean whole history"),
+        (False, "any faults: as the clean delivery of what was not stale"),
+    ):
+        started = time.monotonic()
+        tried = convergence_check(histories=histories, recoverable=recoverable)
+        out(f"{claim}: {tried} histories converged in {time.monotonic() - started:.1f} s")

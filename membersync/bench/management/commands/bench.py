@@ -6,11 +6,15 @@ from django.core.management.base import CommandError
 from membersync.commandline import MemberSyncCommand, whole_number
 
 # Each benchmark's own options: given to the other one, they are refused rather than ignored.
-OWN_OPTIONS = {"resync": ("members",), "webhooks": ("deliveries", "concurrency", "web_workers", "profile")}
+OWN_OPTIONS = {
+    "resync": ("members",),
+    "webhooks": ("deliveries", "concurrency", "web_workers", "profile"),
+    "convergence": ("histories",),
+}
 
 
 class Command(MemberSyncCommand):
-    help = "a benchmark (resync, webhooks) in a temporary database of its own (docs/BENCHMARKS.md)"
+    help = "a benchmark (resync, webhooks, convergence) in a temporary database of its own (docs/BENCHMARKS.md)"
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         self.parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -19,10 +23,16 @@ class Command(MemberSyncCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "which",
-            choices=["resync", "webhooks"],
-            metavar="resync/webhooks",
+            choices=["resync", "webhooks", "convergence"],
+            metavar="resync/webhooks/convergence",
             help="resync: reconcile a synthetic site; webhooks: WooCommerce deliveries through `membersync serve`, "
-            "then the worker",
+            "then the worker; convergence: random subscription histories delivered badly (docs/RELIABILITY.md)",
+        )
+        parser.add_argument(
+            "--histories",
+            type=whole_number(1, 1_000_000),
+            metavar="N",
+            help="convergence: random histories tried for each of its two claims (default 200)",
         )
         parser.add_argument(
             "--members",
@@ -72,6 +82,14 @@ class Command(MemberSyncCommand):
             if temporary:
                 call_command("migrate", verbosity=0, interactive=False)
             bench_resync(members=options["members"] or 10_000, out=self.stdout.write)
+            return
+
+        if which == "convergence":
+            from membersync.bench.convergence import convergence_bench
+
+            if temporary:
+                call_command("migrate", verbosity=0, interactive=False)
+            convergence_bench(histories=options["histories"] or 200, out=self.stdout.write)
             return
 
         from membersync.bench.webhooks import bench_webhooks, configured_database_refusal
