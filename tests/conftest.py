@@ -1,3 +1,5 @@
+import os
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -6,7 +8,28 @@ import pytest
 from membersync import clock
 from tests.contract.fixtures import woocommerce_store, woocommerce_store_factory  # noqa: F401  (fixtures)
 
-SHARED_SCENARIOS = Path(__file__).resolve().parents[2] / "shared" / "scenarios"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared_folder() -> Path:
+    """The team's shared folder (scenarios, protocol examples): MEMBERSYNC_SHARED_DIR, else `shared` beside the
+    repository, else beside the repository this one was cloned from (a clean clone in a temporary folder)."""
+    if os.environ.get("MEMBERSYNC_SHARED_DIR"):
+        return Path(os.environ["MEMBERSYNC_SHARED_DIR"])
+    beside = REPO.parent / "shared"
+    if beside.is_dir():
+        return beside
+    origin = subprocess.run(
+        ["git", "-C", str(REPO), "config", "--get", "remote.origin.url"], capture_output=True, text=True
+    ).stdout.strip()
+    if origin and Path(origin).is_dir() and (Path(origin).resolve().parent / "shared").is_dir():
+        return Path(origin).resolve().parent / "shared"
+    return beside  # missing: the tests that read it say which file they could not open
+
+
+SHARED = _shared_folder()
+SHARED_SCENARIOS = SHARED / "scenarios"
+PROTOCOLS = SHARED / "protocols"
 OWN_SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 
 

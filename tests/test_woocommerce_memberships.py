@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -22,10 +21,10 @@ from membersync.members import services as members
 from membersync.members.models import Membership
 from membersync.sync.selectors import member_access_from
 from membersync.sync.worker import worker_tick
+from tests.conftest import PROTOCOLS
 from tests.contract.django_transport import DjangoTestClientTransport
 from tests.contract.woocommerce_store import FakeStore
 
-PROTOCOLS = Path(__file__).resolve().parents[2] / "shared" / "protocols"
 START = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 SECRET = "memberships-secret"
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import PROTOCOLS
 from tests.contract.fixtures import woocommerce_store_factory  # noqa: F401 (a fixture)
 from tests.contract.woocommerce_store import FakeStore, RecordingReceiver, wp_json
 
-PROTOCOLS = Path(__file__).resolve().parents[2] / "shared" / "protocols"
 WC_DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 X_WC_HEADERS = ("Source", "Topic", "Resource", "Event", "Signature", "ID", "Delivery-ID")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -18,8 +17,8 @@ from membersync.connectors.woocommerce.connect import woocommerce_connect
 from membersync.members.models import Membership, Subscription
 from membersync.people.models import Connection, Identity, Member
 from membersync.sync.worker import worker_tick
+from tests.conftest import PROTOCOLS
 
-PROTOCOLS = Path(__file__).resolve().parents[2] / "shared" / "protocols"
 SECRET = "whsec-test-0123456789"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 URL = "/webhooks/woocommerce/shop"
