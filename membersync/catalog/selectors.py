@@ -80,9 +80,17 @@ def group_courses() -> dict[str, set[str]]:
     return courses
 
 
+@memo.scoped
+def _plans_by_product() -> dict[str, list[Plan]]:
+    by_product: dict[str, list[Plan]] = defaultdict(list)
+    for plan in Plan.objects.exclude(product_ids=[]):
+        for product in {str(p) for p in plan.product_ids}:
+            by_product[product].append(plan)
+    return by_product
+
+
 def plans_for_products(product_ids) -> list[Plan]:
     """The plans that any of these store products (or variations) grant, each once, in name order."""
-    wanted = {str(p) for p in product_ids if p not in (None, "", 0, "0")}
-    if not wanted:
-        return []
-    return [plan for plan in Plan.objects.exclude(product_ids=[]) if wanted & {str(p) for p in plan.product_ids}]
+    by_product = _plans_by_product()
+    found = {plan.pk: plan for p in product_ids if p not in (None, "", 0, "0") for plan in by_product.get(str(p), [])}
+    return sorted(found.values(), key=lambda plan: (plan.name, plan.pk))

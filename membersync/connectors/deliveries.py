@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from membersync import clock
+from membersync import clock, memo
 from membersync.clients.woocommerce import StoreError, StoreUnavailable
 from membersync.errors import ServiceError
 from membersync.people.models import WOOCOMMERCE, Connection
@@ -132,7 +132,7 @@ def delivery_apply(delivery: Delivery, *, now: datetime) -> str:
     try:
         action = delivery.action or "updated"
         extra = handler.fetch(delivery.connection, payload, action=action) if handler.fetch else {}
-        with transaction.atomic():
+        with transaction.atomic(), memo.scope():  # the catalog read once for the delivery and its events
             outcome = handler.apply(delivery.connection, payload, action=action, **extra)
     except StoreUnavailable as error:
         return _retry_later(delivery, now, f"the store could not be read: {error}")

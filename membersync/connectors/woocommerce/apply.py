@@ -15,7 +15,7 @@ Every function returns an Outcome: the delivery's status and, in words, what it 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from membersync.access.rules import SUBSCRIPTION as SUBSCRIPTION_LENGTH
 from membersync.actors import Actor
@@ -255,7 +255,3 @@ def customer_apply(
         text = f"customer {customer.id}: nothing that matters for access changed"
     resource_record(connection, "customer", customer.id, state=customer, customer=customer)
     return Outcome(Delivery.APPLIED, text)
-
-
-def at_or_none(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"

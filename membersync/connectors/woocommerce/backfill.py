@@ -45,10 +45,8 @@ from membersync.people.models import WOOCOMMERCE, Connection
 
 from ..models import ImportProgress
 from ..outcomes import Outcome
-from . import payloads
 from .memberships import follows_memberships
 from .payloads import PayloadError
-from .resources import resource_seen
 from .store import store_client
 
 log = logging.getLogger(__name__)
@@ -319,9 +317,6 @@ class _Import:
         if handler is None:
             summary.count("ignored")
             return None
-        if self._already_applied(summary.resource, payload):
-            summary.count("duplicate")
-            return None
         try:
             extra = self._fetch(handler, payload)
         except StoreNotFound:
@@ -333,20 +328,6 @@ class _Import:
         if outcome is not None:
             summary.count(outcome.status if outcome.status in COUNTS else "applied")
         return None
-
-    def _already_applied(self, resource: str, payload: Mapping) -> bool:
-        """Customers and plans: their handlers record the state they apply but apply it again whatever it is (no
-        harm: nothing changes); an import says so as a duplicate, read off the same record."""
-        try:
-            if resource == "customer":
-                state = payloads.customer_read(payload)
-                return resource_seen(self.connection, resource, state.id, state=state, modified=None) is not None
-            if resource == "membership_plan":
-                plan_id = payloads.deleted_id(payload)
-                return resource_seen(self.connection, resource, plan_id, state=dict(payload), modified=None) is not None
-        except PayloadError:
-            return False  # the handler says what is wrong with it
-        return False
 
     def _fetch(self, handler, payload) -> dict:
         """What the handler reads from the store besides the object (an order's refunds), if anything."""

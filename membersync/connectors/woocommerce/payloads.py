@@ -63,6 +63,11 @@ def store_id(value, *, field: str) -> str:
     return str(int(text))
 
 
+def _dated(payload: Mapping, local_offset: timedelta, name: str) -> datetime | None:
+    """A `NAME_date_gmt` (v3, UTC) or `NAME_date` (v1, site-local) field."""
+    return store_date(payload, f"{name}_date_gmt", f"{name}_date", local_offset=local_offset)
+
+
 def _required_id(payload: Mapping, key: str, what: str) -> str:
     found = store_id(payload.get(key), field=key)
     if not found:
@@ -124,18 +129,15 @@ def subscription_read(payload: Mapping, *, local_offset: timedelta = timedelta(0
     if status not in SUBSCRIPTION_STATUSES:
         raise PayloadError(f"{status!r} is not a subscription status", field="status")
 
-    def dated(name: str) -> datetime | None:
-        return store_date(payload, f"{name}_date_gmt", f"{name}_date", local_offset=local_offset)
-
     return SubscriptionState(
         id=_required_id(payload, "id", "the subscription"),
         customer=Customer(_required_id(payload, "customer_id", "the subscription"), _email(payload), _name(payload)),
         status=status,
         products=_products(payload),
-        start=dated("start"),
-        trial_end=dated("trial_end"),
-        next_payment=dated("next_payment"),
-        end=dated("end"),
+        start=_dated(payload, local_offset, "start"),
+        trial_end=_dated(payload, local_offset, "trial_end"),
+        next_payment=_dated(payload, local_offset, "next_payment"),
+        end=_dated(payload, local_offset, "end"),
         modified=store_date(payload, "date_modified_gmt", "date_modified", local_offset=local_offset),
         parent_order=store_id(payload.get("parent_id"), field="parent_id"),
     )
@@ -216,9 +218,6 @@ def user_membership_read(payload: Mapping, *, local_offset: timedelta = timedelt
     if status not in MEMBERSHIP_STATUSES:
         raise PayloadError(f"{status!r} is not a user membership status", field="status")
 
-    def dated(name: str) -> datetime | None:
-        return store_date(payload, f"{name}_date_gmt", f"{name}_date", local_offset=local_offset)
-
     return UserMembershipState(
         id=_required_id(payload, "id", "the user membership"),
         customer_id=_required_id(payload, "customer_id", "the user membership"),
@@ -227,10 +226,10 @@ def user_membership_read(payload: Mapping, *, local_offset: timedelta = timedelt
         product_id=store_id(payload.get("product_id"), field="product_id"),
         order_id=store_id(payload.get("order_id"), field="order_id"),
         subscription_id=store_id(payload.get("subscription_id"), field="subscription_id"),
-        start=dated("start"),
-        end=dated("end"),
-        paused=dated("paused"),
-        cancelled=dated("cancelled"),
+        start=_dated(payload, local_offset, "start"),
+        end=_dated(payload, local_offset, "end"),
+        paused=_dated(payload, local_offset, "paused"),
+        cancelled=_dated(payload, local_offset, "cancelled"),
     )
 
 
