@@ -89,7 +89,6 @@ INSTALLED_APPS = [
     "membersync.web",
     "membersync.demo",
     "membersync.bench",
-    "membersync.api",
 ]
 
 MIDDLEWARE = [
@@ -200,8 +199,6 @@ PUBLIC_URL = os.environ.get("MEMBERSYNC_PUBLIC_URL", "http://127.0.0.1:8000").rs
 OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "60"))
 OUTBOX_BATCH_SIZE = int(os.environ.get("OUTBOX_BATCH_SIZE", "500"))
 SINK_HTTP_TIMEOUT_SECONDS = float(os.environ.get("SINK_HTTP_TIMEOUT_SECONDS", "10"))
-# The API's requests per minute for each key (a key may set its own: `membersync apikey create --rate N`).
-API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
 
 LOGGING = {
     "version": 1,
