@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_slug
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 
 from membersync import clock
@@ -95,36 +95,77 @@ def member_for_identity(
     if kind not in _connection_identity_kinds():
         raise ServiceError("invalid_value", f"{kind!r} is not a kind of id a connection has", field="kind")
     with transaction.atomic():
-        identity = (
-            Identity.objects.select_related("member")
-            .filter(connection=connection, kind=kind, external_id=external_id)
-            .first()
+        found = _identity_found(connection, kind, external_id, email)
+        if found is not None:
+            return found
+        # A new person: two workers may be applying two deliveries about her at once. Whoever comes second waits
+        # here for the first to commit, then finds what it made (docs/decisions/0012).
+        _new_person_lock(connection, kind, external_id, email)
+        found = _identity_found(connection, kind, external_id, email)
+        if found is not None:
+            return found
+        try:
+            with transaction.atomic():  # a savepoint: a conflict leaves the outer transaction usable
+                return _identity_create(connection, kind, external_id, email, name)
+        except IntegrityError:
+            # Another transaction recorded the identity after our read (an email change between the two
+            # deliveries took another lock): hers is the one.
+            found = _identity_found(connection, kind, external_id, email)
+            if found is None:
+                raise
+            return found
+
+
+def _identity_found(connection: Connection, kind: str, external_id: str, email: str) -> MemberFound | None:
+    identity = (
+        Identity.objects.select_related("member")
+        .filter(connection=connection, kind=kind, external_id=external_id)
+        .first()
+    )
+    if identity is None:
+        return None
+    changed = False
+    if email_normalize(email) and email_normalize(email) != email_normalize(identity.email):
+        changed = identity_email_change(identity=identity, email=email).changed
+    return MemberFound(identity.member, BY_IDENTITY, identity, email_changed=changed)
+
+
+def _identity_create(connection: Connection, kind: str, external_id: str, email: str, name: str) -> MemberFound:
+    member = _member_by_email(email)
+    how = BY_EMAIL
+    if member is None:
+        member, created = Member.objects.get_or_create(
+            external_id=_member_external_id(connection, kind, external_id),
+            defaults={"email": email.strip(), "name": name.strip(), "created_at": clock.now()},
         )
-        if identity is not None:
-            changed = False
-            if email_normalize(email) and email_normalize(email) != email_normalize(identity.email):
-                changed = identity_email_change(identity=identity, email=email).changed
-            return MemberFound(identity.member, BY_IDENTITY, identity, email_changed=changed)
-        member = _member_by_email(email)
-        how = BY_EMAIL
-        if member is None:
-            member, created = Member.objects.get_or_create(
-                external_id=_member_external_id(connection, kind, external_id),
-                defaults={"email": email.strip(), "name": name.strip(), "created_at": clock.now()},
-            )
-            how = CREATED if created else BY_EXTERNAL_ID
-        elif name and not member.name:
-            member.name = name.strip()
-            member.save(update_fields=["name"])
-        identity = Identity.objects.create(
-            connection=connection,
-            kind=kind,
-            external_id=external_id,
-            member=member,
-            email=email.strip(),
-            created_at=clock.now(),
-        )
-        return MemberFound(member, how, identity)
+        how = CREATED if created else BY_EXTERNAL_ID
+    elif name and not member.name:
+        member.name = name.strip()
+        member.save(update_fields=["name"])
+    identity = Identity.objects.create(
+        connection=connection,
+        kind=kind,
+        external_id=external_id,
+        member=member,
+        email=email.strip(),
+        created_at=clock.now(),
+    )
+    return MemberFound(member, how, identity)
+
+
+def _new_person_lock(connection: Connection, kind: str, external_id: str, email: str) -> None:
+    """On PostgreSQL, lock this identity and this address until the transaction ends, so a concurrent transaction
+    about the same id, or another id with the same address, neither records the identity twice nor makes a second
+    member for one address. (SQLite runs one writing transaction at a time: nothing to do.)"""
+    db = transaction.get_connection()
+    if db.vendor != "postgresql":
+        return
+    names = [f"identity:{connection.pk}:{kind}:{external_id}"]
+    if email_normalize(email):
+        names.append(f"email:{email_normalize(email)}")
+    keys = sorted(int.from_bytes(hashlib.sha256(n.encode()).digest()[:8], "big", signed=True) for n in names)
+    with db.cursor() as cursor:  # always in the same order: two transactions never wait for each other's
+        cursor.execute("SELECT " + ", ".join(["pg_advisory_xact_lock(%s)"] * len(keys)), keys)
 
 
 def identity_email_change(*, identity: Identity, email: str) -> EmailChange:
