@@ -13,6 +13,7 @@ EMAIL_BACKEND         Django email backend (default: console, which prints email
                       django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST, EMAIL_PORT (587),
                       EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS (1) or EMAIL_USE_SSL, EMAIL_TIMEOUT (10)
 DEFAULT_FROM_EMAIL    sender of members' notifications and portal invitations
+OPERATOR_EMAILS       who is alerted when something needs an operator (comma-separated)
 MEMBERSYNC_PUBLIC_URL  where stores reach MemberSync: the start of the webhook URLs `membersync connect` prints
 DEFAULT_ON_HOLD_GRACE  on-hold grace of a plan imported from a store or made in the admin (default "1 day")
 WEBHOOK_MAX_BYTES     largest webhook body accepted (default 2 MiB; larger: 413)
@@ -89,6 +90,7 @@ INSTALLED_APPS = [
     "membersync.web",
     "membersync.demo",
     "membersync.bench",
+    "membersync.api",
 ]
 
 MIDDLEWARE = [
@@ -178,6 +180,8 @@ LOGIN_REDIRECT_URL = "portal:home"
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "membersync@localhost")
+# Who is told when something needs an operator (a mass removal held by the brake): comma-separated addresses.
+OPERATOR_EMAILS = [a.strip() for a in os.environ.get("OPERATOR_EMAILS", "").split(",") if a.strip()]
 # SMTP, when EMAIL_BACKEND is django.core.mail.backends.smtp.EmailBackend.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
@@ -199,6 +203,8 @@ PUBLIC_URL = os.environ.get("MEMBERSYNC_PUBLIC_URL", "http://127.0.0.1:8000").rs
 OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "60"))
 OUTBOX_BATCH_SIZE = int(os.environ.get("OUTBOX_BATCH_SIZE", "500"))
 SINK_HTTP_TIMEOUT_SECONDS = float(os.environ.get("SINK_HTTP_TIMEOUT_SECONDS", "10"))
+# The API's requests per minute for each key (a key may set its own: `membersync apikey create --rate N`).
+API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
 
 LOGGING = {
     "version": 1,

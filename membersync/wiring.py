@@ -3,7 +3,8 @@
     events in ──> sources (members: memberships, subscriptions, orders; orgs: seats, licenses)
                      │ source loaders: each member's sources as windows of time
                      v
-               the engine (sync): reconciler ──> ledger, outbox ──> sinks (the built-in enrollment table)
+               the engine (sync): reconciler ──> ledger, outbox ──> sinks (the built-in enrollment table,
+                                                                           each connected LearnDash site)
 
 The layers, from the bottom: `access/` (the rules as plain Python), `people/` (members and their identities),
 `catalog/` (what can be sold and what it grants), `sync/` (the engine: inbox, reconciler, ledger, outbox, sinks),
@@ -46,6 +47,15 @@ def sinks() -> dict[str, Sink]:
     from membersync.sync.sinks import builtin_sink
 
     return {"builtin": builtin_sink()}
+
+
+@cache
+def sink_providers() -> tuple[Callable[[], Iterable[Sink]], ...]:
+    """Sinks that come and go with connections: one per connected LearnDash site (read at each reconcile and
+    outbox pass; sync/sinks.py sinks_all() puts them beside the fixed ones)."""
+    from membersync.connectors.learndash.sinks import learndash_sinks
+
+    return (learndash_sinks,)
 
 
 # (moment, worker name) -> how many received deliveries it settled; the worker runs each until it returns 0

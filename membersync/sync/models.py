@@ -137,11 +137,13 @@ class Operation(models.Model):
     """
 
     PENDING = "pending"
+    HELD = "held"  # a mass removal waiting for an operator's confirmation (sync/brake.py)
     DONE = "done"
     SUPERSEDED = "superseded"
     DEAD = "dead"
+    UNFINISHED = (PENDING, HELD)
 
-    sink = models.CharField(max_length=32, default="builtin")
+    sink = models.CharField(max_length=96, default="builtin")
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="operations")
     wanted = models.JSONField(default=list)
     changes = models.JSONField()
@@ -163,3 +165,34 @@ class Operation(models.Model):
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["member", "sink", "status"], name="operation_member_sink"),
         ]
+
+
+class MirrorEntry(models.Model):
+    """What a remote sink (a LearnDash site) holds for a member, as its last answers said: the reconciler diffs
+    wanted access against it, as it diffs against the Enrollment rows for the built-in sink."""
+
+    sink = models.CharField(max_length=96)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    target_kind = models.CharField(max_length=16)
+    target_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=16)
+    access_from = models.DateTimeField()
+    suspended_since = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "mirror entries"
+        constraints = [
+            models.UniqueConstraint(fields=["sink", "member", "target_kind", "target_id"], name="mirror_unique_target")
+        ]
+
+
+class SinkState(models.Model):
+    """Per sink: when an operator last confirmed its held removals (the brake counts removals since then)."""
+
+    sink = models.CharField(max_length=96, primary_key=True)
+    # The brake's count: members whose access the sink's operations removed since `removals_since`.
+    removals_since = models.DateTimeField(null=True, blank=True)
+    removals = models.PositiveIntegerField(default=0)
+    brake_released_at = models.DateTimeField(null=True, blank=True)
+    brake_alerted_at = models.DateTimeField(null=True, blank=True)

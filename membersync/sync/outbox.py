@@ -17,6 +17,7 @@ and one killed mid-way leaves only a lease that expires and lets another worker 
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -24,16 +25,21 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 
-from membersync import clock, wiring
+from membersync import clock, memo
 
+from .mirror import mirror_write
 from .models import Operation
-from .sinks import Sink
+from .sinks import Outcome, Sink, sinks_all
 
 log = logging.getLogger(__name__)
 
 
 class LeaseLost(Exception):
     """The worker's lease ran out before it finished: another worker may have taken over."""
+
+
+# How long operations wait before trying a site that refused the credentials again.
+HOLD_RECHECK = timedelta(minutes=5)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -94,14 +100,19 @@ def _supersede_older(sink: str, leased: list[Operation], now: datetime) -> None:
         )[:1]
     )
     Operation.objects.filter(
-        sink=sink, status=Operation.PENDING, member_id__in=[op.member_id for op in leased], pk__lt=newer
+        sink=sink, status__in=Operation.UNFINISHED, member_id__in=[op.member_id for op in leased], pk__lt=newer
     ).update(status=Operation.SUPERSEDED, superseded_by=newer, done_at=now, leased_until=None)
 
 
 def operations_run(*, worker: str, now: datetime, limit: int | None = None) -> int:
-    """Lease and carry out one batch of due operations per sink; returns how many were done."""
+    """Lease and carry out one batch of due operations per sink; returns how many were done. A sink in shadow
+    mode, or one whose site refuses its credentials, is given nothing (its operations wait, pending)."""
     done = 0
-    for sink in wiring.sinks().values():
+    with memo.scope():
+        sinks = list(sinks_all().values())
+    for sink in sinks:
+        if sink.shadow or (sink.healthy is not None and not sink.healthy()):
+            continue
         batch = min(limit or settings.OUTBOX_BATCH_SIZE, sink.batch_limit)
         leased = operations_lease(sink=sink.name, worker=worker, now=now, limit=batch)
         if leased:
@@ -112,6 +123,8 @@ def operations_run(*, worker: str, now: datetime, limit: int | None = None) -> i
 def operations_apply(leased: list[Operation], *, sink: Sink, worker: str, now: datetime) -> int:
     """Hand leased operations to their sink, the whole batch at once and, if that fails, one by one, so one
     bad operation holds back no other. Returns how many were done."""
+    if sink.remote:
+        return _remote_apply(leased, sink, worker, now)
     try:
         _apply_and_mark_done(leased, sink, worker, now)
         return len(leased)
@@ -133,14 +146,65 @@ def operations_apply(leased: list[Operation], *, sink: Sink, worker: str, now: d
 
 
 def _apply_and_mark_done(operations: list[Operation], sink: Sink, worker: str, now: datetime) -> None:
-    if sink.transactional:
-        with transaction.atomic():
-            sink.apply(operations, now)
-            _mark_done(operations, worker, now)
-    else:
-        sink.apply(operations, now)  # HTTP: never inside a database transaction
-        with transaction.atomic():
-            _mark_done(operations, worker, now)
+    with transaction.atomic():
+        sink.apply(operations, now)
+        _mark_done(operations, worker, now)
+
+
+def _remote_apply(leased: list[Operation], sink: Sink, worker: str, now: datetime) -> int:
+    """A remote sink calls its site outside every transaction and answers for each operation; then one short
+    transaction records what the site now holds (the mirror) and each operation's outcome, for the operations
+    this worker still holds (a late worker's result is discarded)."""
+    try:
+        outcomes = sink.apply(leased, now)
+        if outcomes is None:  # a sink that reports no outcomes did everything, and keeps no mirror
+            outcomes = {op.pk: Outcome(holds=None) for op in leased}
+    except Exception as error:  # the sink failed as a whole: every operation is retried
+        log.exception("sink %s failed on a batch of %d operations", sink.name, len(leased))
+        outcomes = {op.pk: Outcome(holds=None, error=f"{type(error).__name__}: {error}") for op in leased}
+    recorded_at = clock.now()
+    with transaction.atomic():
+        held = {pk for pk in _still_leased([op.pk for op in leased], worker).values_list("pk", flat=True)}
+        lost = [op for op in leased if op.pk not in held]
+        if lost:
+            log.warning("worker %s lost its lease on %d operations; their results are discarded", worker, len(lost))
+        mine = [op for op in leased if op.pk in held]
+        missing = Outcome(holds=None, error="the sink gave no outcome for this operation")
+        results = {op.pk: outcomes.get(op.pk, missing) for op in mine}
+        mirror_write(
+            sink=sink.name,
+            holdings={op.member_id: results[op.pk].holds for op in mine if results[op.pk].holds is not None},
+            now=recorded_at,
+        )
+        done = [op for op in mine if results[op.pk].done]
+        _still_leased([op.pk for op in done], worker).update(
+            status=Operation.DONE, done_at=now, leased_until=None, attempts=F("attempts") + 1, last_error=""
+        )
+        for op in mine:
+            if not results[op.pk].done:
+                _record_failure(op, results[op.pk], worker, now)
+    return len(done)
+
+
+def _record_failure(op: Operation, outcome: Outcome, worker: str, now: datetime) -> None:
+    if outcome.hold:  # the credentials were refused: wait for them to work again, no attempt counted
+        _still_leased([op.pk], worker).update(
+            next_attempt_at=now + HOLD_RECHECK, leased_until=None, last_error=outcome.error[:2000]
+        )
+        return
+    attempts = op.attempts + 1
+    dead = not outcome.retry or attempts >= settings.OUTBOX_MAX_ATTEMPTS
+    wait = backoff(attempts)
+    if outcome.retry_after is not None:
+        wait = max(wait, timedelta(seconds=outcome.retry_after))
+    wait += wait * random.uniform(0, 0.2)  # jitter: many members' retries do not land on the site at once
+    _still_leased([op.pk], worker).update(
+        attempts=attempts,
+        status=Operation.DEAD if dead else Operation.PENDING,
+        next_attempt_at=now + wait,
+        leased_until=None,
+        last_error=outcome.error[:2000],
+    )
 
 
 def _still_leased(ids: list[int], worker: str):
@@ -184,7 +248,7 @@ def operations_retry_now(*, operation_ids: Iterable[int], now: datetime, worker:
     ).exclude(status=Operation.SUPERSEDED)
     with transaction.atomic():
         chosen = Operation.objects.filter(pk__in=list(operation_ids)).exclude(
-            status__in=(Operation.DONE, Operation.SUPERSEDED)
+            status__in=(Operation.DONE, Operation.SUPERSEDED, Operation.HELD)  # held: an operator releases those
         )
         chosen.filter(Exists(newer)).update(
             status=Operation.SUPERSEDED, superseded_by=Subquery(newer.order_by("-pk").values("pk")[:1]), done_at=now

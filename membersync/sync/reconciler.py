@@ -19,10 +19,12 @@ from membersync import memo
 from membersync.access.grants import OPEN, PENDING, SUSPENDED, Grant, access_at, grants_from_window, next_change
 from membersync.people.models import Member
 
+from .brake import Projection, brake_apply
 from .bulk import rows_delete, rows_insert, rows_update
 from .ledger import LEDGER_COLUMNS, Cause, ledger_transition, ledger_vanished_entry
+from .mirror import holdings_read
 from .models import Enrollment, GrantRecord, LedgerEntry, MemberAccess, Operation
-from .sinks import enrollment_state
+from .sinks import BUILTIN, enrollment_state, sinks_all
 from .sources import load_sources
 
 
@@ -32,8 +34,11 @@ class ReconcileReport:
     ledger_entries: int = 0
     operations: int = 0
     changes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    # member pk -> list of change dicts: what was (or, in a dry run, would be) sent to the sinks
+    # member pk -> list of change dicts: what was (or, in a dry run, would be) sent to the built-in sink
     by_member: dict[int, list[dict]] = field(default_factory=dict)
+    # sink name -> how many operations it was given (or, in a dry run, would be)
+    operations_by_sink: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    held: int = 0  # operations held by a sink's brake for an operator's confirmation
 
 
 def members_reconcile(*, member_ids: list[int], now: datetime, cause: Cause, dry_run: bool = False) -> ReconcileReport:
@@ -51,7 +56,8 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
     _members_lock(member_ids)
     loaded = load_sources(member_ids, now)
     records = _grant_records(member_ids)
-    projected, with_pending = _projected_enrollments(member_ids)
+    sinks = list(sinks_all().values())
+    projections = {sink.name: _projected_holdings(sink.name, member_ids) for sink in sinks}
 
     new_records: list[tuple] = []
     changed_records: list[tuple] = []
@@ -95,23 +101,47 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
                     ledger.append(ledger_vanished_entry(member_id, key, record, now, cause))
 
         desired = _desired_enrollments(grants, now)
-        changes = _enrollment_changes(desired, projected.get(member_id, {}))
         digest = enrollments_digest(desired.items())
-        if changes:
-            report.by_member[member_id] = changes
-            for change in changes:
-                report.changes[change["action"]] += 1
-            key = f"builtin:{member_id}:{uuid.uuid4().hex}"
-            wanted = _wanted_state(desired)
+        settled = True
+        for sink in sinks:
+            here = desired if sink.accepts is None else {k: v for k, v in desired.items() if sink.carries(*k)}
+            projection = projections[sink.name]
+            changes = _enrollment_changes(here, projection.state.get(member_id, {}))
+            if sink.name == BUILTIN:
+                # With nothing to change and nothing pending, the built-in sink holds exactly what is wanted.
+                settled = not changes and member_id not in projection.unfinished
+            if not changes:
+                continue
+            report.operations_by_sink[sink.name] += 1
+            if sink.name == BUILTIN:
+                report.by_member[member_id] = changes
+                for change in changes:
+                    report.changes[change["action"]] += 1
+            key = f"{sink.name}:{member_id}:{uuid.uuid4().hex}"
+            result = digest if here is desired else enrollments_digest(here.items())
             operations.append(
-                (member_id, "builtin", wanted, changes, digest, key, Operation.PENDING, 0, now, now, "", "")
+                (
+                    member_id,
+                    sink.name,
+                    _wanted_state(here),
+                    changes,
+                    result,
+                    key,
+                    Operation.PENDING,
+                    0,
+                    now,
+                    now,
+                    "",
+                    "",
+                )
             )
-        # With nothing to change and nothing pending, the sink holds exactly what is wanted.
-        settled = not changes and member_id not in with_pending
         access_rows.append((member_id, now, next_change(windows, grants, now), digest, digest if settled else None))
 
     report.ledger_entries = len(ledger)
+    if not dry_run:
+        operations = brake_apply(sinks=sinks, operations=operations, projections=projections, now=now)
     report.operations = len(operations)
+    report.held = sum(1 for op in operations if op[6] == Operation.HELD)
     if dry_run:
         return report
     rows_insert(GrantRecord, RECORD_COLUMNS, new_records)
@@ -193,20 +223,19 @@ def _grant_records(member_ids: list[int]) -> dict[int, dict[str, tuple]]:
     return records
 
 
-def _projected_enrollments(member_ids: list[int]) -> tuple[dict[int, dict[tuple[str, str], tuple]], set[int]]:
-    """What the built-in LMS will hold once the outbox is through (the latest pending operation's wanted state,
-    else the enrollment rows), and which members have operations pending."""
-    state: dict[int, dict[tuple[str, str], tuple]] = defaultdict(dict)
-    pending = Operation.objects.filter(member_id__in=member_ids, sink="builtin", status=Operation.PENDING)
-    latest = {member_id: wanted for member_id, wanted in pending.order_by("pk").values_list("member_id", "wanted")}
+def _projected_holdings(sink: str, member_ids: list[int]) -> Projection:
+    """What the sink will hold once the outbox is through (the latest unfinished operation's wanted state, else
+    what it holds now), and which members have operations unfinished (pending or held) and which held."""
+    unfinished = Operation.objects.filter(member_id__in=member_ids, sink=sink, status__in=Operation.UNFINISHED)
+    latest, held = {}, set()
+    for member_id, wanted, status in unfinished.order_by("pk").values_list("member_id", "wanted", "status"):
+        latest[member_id] = wanted
+        if status == Operation.HELD:
+            held.add(member_id)
+    state = holdings_read(sink=sink, member_ids=[m for m in member_ids if m not in latest])
     for member_id, wanted in latest.items():
         state[member_id] = {(row["target_kind"], row["target_id"]): enrollment_state(row) for row in wanted}
-    rows = Enrollment.objects.filter(member_id__in=[m for m in member_ids if m not in latest]).values_list(
-        "member_id", "target_kind", "target_id", "status", "access_from", "suspended_since"
-    )
-    for member_id, kind, target_id, status, access_from, suspended_since in rows:
-        state[member_id][(kind, target_id)] = (status, access_from, suspended_since)
-    return state, set(latest)
+    return Projection(state, set(latest), held)
 
 
 def _wanted_state(desired: dict[tuple[str, str], tuple]) -> list[dict]:

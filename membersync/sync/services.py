@@ -14,6 +14,7 @@ from membersync.actors import Actor
 from membersync.errors import ServiceError
 from membersync.results import APPLIED, DUPLICATE, Applied, ServiceResult
 
+from .brake import operations_discard_held, operations_release_held  # noqa: F401 (an operator's answer to the brake)
 from .models import Event
 from .reconciler import Cause, members_reconcile
 

@@ -1,8 +1,13 @@
-"""Sinks carry operations out. The built-in one is MemberSync's own enrollment table (the embedded LMS).
+"""Sinks carry operations out. The built-in one is MemberSync's own enrollment table (the embedded LMS); each
+connected LearnDash site is another (wiring.sink_providers()).
 
 A sink is handed a batch of leased operations, at most one per member (the outbox leases only a member's
-latest), and makes what it holds for each member equal to the operation's `wanted` state. It raises to have
-the batch retried; applying the same wanted state again changes nothing.
+latest), and makes what it holds for each member equal to the operation's `wanted` state. Applying the same
+wanted state again changes nothing.
+
+A transactional sink raises to have the batch retried. A remote sink answers for each operation with an
+`Outcome`: what the site now holds for that member (the outbox records it in the sink's mirror, sync/mirror.py,
+which the reconciler diffs against) and whether and when to try again.
 """
 
 from __future__ import annotations
@@ -11,14 +16,36 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from membersync import memo, wiring
+
 from .bulk import rows_delete, rows_insert, rows_update
 from .models import Enrollment, MemberAccess, Operation
+
+BUILTIN = "builtin"
+
+
+@dataclass
+class Outcome:
+    """What a remote sink did with one operation."""
+
+    # What the site now holds for the member, rows shaped like Operation.wanted (partial success included);
+    # None: unknown or unchanged. The mirror is set to it in the transaction that records the outcome.
+    holds: list[dict] | None
+    error: str = ""  # empty: done
+    retry: bool = True  # False: retrying cannot help (an invalid id, an open course): dead at once, error shown
+    retry_after: float | None = None  # seconds the site asked to wait (Retry-After)
+    # The site refused the credentials: the operation waits (pending, no attempt counted) until they work again.
+    hold: bool = False
+
+    @property
+    def done(self) -> bool:
+        return not self.error
 
 
 @dataclass(frozen=True)
 class Sink:
     name: str
-    apply: Callable[[list[Operation], datetime], None]
+    apply: Callable[[list[Operation], datetime], dict[int, Outcome] | None]
     # A transactional sink writes rows of MemberSync's own database: its writes commit together with the
     # operations marked done, so a worker whose lease ran out rolls them back. Any other sink (a remote site
     # over HTTP) is called outside every transaction; a late worker's result is discarded, and its calls must
@@ -27,10 +54,43 @@ class Sink:
     batch_limit: int = 500
     # The most HTTP calls one operation can make: with the timeout, bounds how long a batch can take.
     calls_per_operation: int = 0
+    # (target kind, target id) -> whether the sink carries that target (a site drives only the courses linked
+    # there); None: every target.
+    accepts: Callable[[str, str], bool] | None = None
+    # Shadow mode: operations are computed and recorded, never sent (a new connection, until the operator is sure).
+    shadow: bool = False
+    # Mass removals wait for an operator's confirmation (sync/brake.py).
+    brake: bool = False
+    brake_students: int = 50
+    brake_percent: float = 5.0
+    # False while the site refuses the credentials: the outbox leases nothing for it.
+    healthy: Callable[[], bool] | None = None
+
+    @property
+    def remote(self) -> bool:
+        return not self.transactional
+
+    def carries(self, kind: str, target_id: str) -> bool:
+        return self.accepts is None or self.accepts(kind, target_id)
+
+
+def sinks_all() -> dict[str, Sink]:
+    """Every sink by name: the fixed ones, then those of the connections (one per LearnDash site), read once per
+    memo scope (a reconcile batch, an outbox pass)."""
+    return _sinks_all()
+
+
+@memo.scoped
+def _sinks_all() -> dict[str, Sink]:
+    found = dict(wiring.sinks())
+    for provider in wiring.sink_providers():
+        for sink in provider():
+            found[sink.name] = sink
+    return found
 
 
 def builtin_sink() -> Sink:
-    return Sink(name="builtin", apply=builtin_apply)
+    return Sink(name=BUILTIN, apply=builtin_apply)
 
 
 def builtin_apply(operations: list[Operation], now: datetime) -> None:

@@ -11,12 +11,13 @@ from datetime import datetime
 
 from django.db.models import Min
 
-from membersync import clock, wiring
+from membersync import clock, memo, wiring
 from membersync.actors import Actor
 
 from .models import MemberAccess, Operation
 from .outbox import operations_run
 from .reconciler import Cause, members_reconcile
+from .sinks import sinks_all
 
 log = logging.getLogger(__name__)
 WAKE_BATCH = 1000
@@ -64,7 +65,11 @@ def worker_tick(*, now: datetime, worker: str | None = None) -> TickReport:
 def next_due(after: datetime | None = None) -> datetime | None:
     """The earliest moment at which the worker has something to do."""
     wake = MemberAccess.objects.aggregate(t=Min("next_change_at"))["t"]
-    retry = Operation.objects.filter(status=Operation.PENDING).aggregate(t=Min("next_attempt_at"))["t"]
+    with memo.scope():
+        sending = [sink.name for sink in sinks_all().values() if not sink.shadow]  # shadow sinks are sent nothing
+    retry = Operation.objects.filter(status=Operation.PENDING, sink__in=sending).aggregate(t=Min("next_attempt_at"))[
+        "t"
+    ]
     moments = [t for t in (wake, retry) if t is not None and (after is None or t > after)]
     return min(moments, default=None)
 
