@@ -32,7 +32,7 @@ from django.db.models.functions import Lower
 
 from membersync import clock
 from membersync.catalog.models import AccessRule, Course, Group
-from membersync.clients.learndash import SiteError
+from membersync.clients.learndash import MAX_PER_PAGE, SiteError
 from membersync.people.models import WP_USER, Connection, Identity, Member, email_normalize
 from membersync.people.services import member_for_identity
 
@@ -210,7 +210,8 @@ class _Import:
                     self._save_progress(resource, page, summary, started)
             if self.progress is not None:
                 self.progress(resource, summary.read, max(page.total or 0, summary.read))
-            if not page.items or page.number >= (page.total_pages or 0):
+            last = page.number >= page.total_pages if page.total_pages is not None else len(page.items) < MAX_PER_PAGE
+            if last or not page.items:
                 break
             number = page.number + 1
 
@@ -285,7 +286,8 @@ class _Import:
             "course_start_date": _iso(moment_of(item.get("course_start_date"))),
             "steps": len(extra["steps"]),
         }
-        status = self._target(COURSE, remote_id, text_of(item.get("title")), str(item.get("price_type") or ""), details)
+        mode = str(item.get("price_type") or item.get("course_price_type") or "")
+        status = self._target(COURSE, remote_id, text_of(item.get("title")), mode, details)
         steps = self._steps(remote_id, extra["steps"])
         return "updated" if status == "unchanged" and steps else status
 
