@@ -5,13 +5,15 @@ An actor is a kind and an id. The kinds:
 - `operator`: a person running the site in the admin (their username);
 - `member`: a person acting for herself or her organization in the portal (her external id), limited to her
   role's permissions;
-- `api_key`: a program calling the API (the key's name);
+- `api_key`: a program calling the API (the key's name); a key made for one organization (`org`) acts as that
+  organization's manager and is limited like one;
 - `connection`: a connected system such as a WooCommerce store (the connection's name);
 - `clock`: MemberSync itself acting on time (drips, trial ends, expiries);
 - `system`: MemberSync's own commands (the CLI, the scenario runner, the demo loader, benchmarks).
 
-Only `member` actors are limited by an organization role; every other kind acts for the site. What an actor is
-called in text a customer reads is `label` (never the internal name): "an administrator", "the store".
+Only `member` actors and organization-scoped `api_key` actors are limited by an organization role; every other
+kind acts for the site. What an actor is called in text a customer reads is `label` (never the internal name):
+"an administrator", "the store".
 """
 
 from __future__ import annotations
@@ -39,12 +41,15 @@ _LABELS = {
 class Actor:
     kind: str
     id: str = ""
+    org: str = ""  # an API key made for one organization: the external id of that organization
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"{self.kind!r} is not a kind of actor; the kinds are {', '.join(KINDS)}")
         if self.kind == MEMBER and not self.id:
             raise ValueError("a member actor needs the member's id")
+        if self.org and self.kind != API_KEY:
+            raise ValueError("only an API key is limited to one organization")
 
     @classmethod
     def operator(cls, username: str) -> Actor:
@@ -55,8 +60,8 @@ class Actor:
         return cls(MEMBER, str(external_id))
 
     @classmethod
-    def api_key(cls, name: str) -> Actor:
-        return cls(API_KEY, str(name))
+    def api_key(cls, name: str, org: str = "") -> Actor:
+        return cls(API_KEY, str(name), str(org or ""))
 
     @classmethod
     def connection(cls, name: str) -> Actor:
@@ -82,8 +87,8 @@ class Actor:
 
     @property
     def acts_for_site(self) -> bool:
-        """Anyone but a member acts with the whole site's authority."""
-        return self.kind != MEMBER
+        """Anyone but a member or an organization's API key acts with the whole site's authority."""
+        return self.kind != MEMBER and not self.org
 
     @property
     def member_id(self) -> str | None:

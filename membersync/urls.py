@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("portal/", include("membersync.portal.urls")),
     path("webhooks/", include("membersync.connectors.urls")),
+    path("api/v1/", include("membersync.api.urls", namespace="api")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

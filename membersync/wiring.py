@@ -77,10 +77,11 @@ PeriodicJob = Callable[..., object]
 @cache
 def periodic_jobs() -> tuple[PeriodicJob, ...]:
     """What the worker checks each pass after the deliveries: a connection's nightly verify against its store,
-    when its settings ask for one (`verify`: report or repair, `verify_hour`)."""
+    when its settings ask for one (`verify`: report or repair, `verify_hour`); a resync asked through the API."""
+    from membersync.api.resync import resync_jobs_run
     from membersync.connectors.woocommerce.drift import drift_checks_run
 
-    return (drift_checks_run,)
+    return (drift_checks_run, resync_jobs_run)
 
 
 @cache

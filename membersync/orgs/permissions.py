@@ -1,7 +1,8 @@
 """Who may do what in an organization: the one place the portal, the admin, the CLI and scenario `as:` go through.
 
 A member actor (membersync/actors.py) is that person acting with their role's permissions; every other kind of
-actor (an operator, an API key, a connection, the clock, MemberSync's own commands) acts for the site.
+actor (an operator, an API key, a connection, the clock, MemberSync's own commands) acts for the site, except an
+API key made for one organization: it acts as that organization's manager, and nowhere else.
 
 Rules: nobody acts outside their own organization; members cannot manage seats, people or licenses (they may
 leave); managers manage people and seats below the owner but never the owner, ownership or billing.
@@ -28,11 +29,16 @@ def role_of(organization: Organization, member_external_id: str) -> str | None:
 
 
 def _refuse(actor: Actor, doing: str, why: str) -> ServiceError:
-    return ServiceError("forbidden", f"{actor.member_id} may not {doing}: {why}", field="actor")
+    who = actor.member_id or f"API key {actor.id}"
+    return ServiceError("forbidden", f"{who} may not {doing}: {why}", field="actor")
 
 
 def acting_role(actor: Actor, organization: Organization, doing: str) -> str | None:
     """The actor's role in the organization (None for the site's administration); refused if outside it."""
+    if actor.org:
+        if organization.external_id != actor.org:
+            raise _refuse(actor, doing, f"it is limited to organization {actor.org}")
+        return MANAGER
     who = actor.member_id
     if who is None:
         return None

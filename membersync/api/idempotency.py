@@ -1,0 +1,98 @@
+"""Idempotency-Key on writes: the first answer to a key is stored with a digest of the request, in the same
+transaction as the write itself; the same key with the same request gets that answer again (nothing is done
+twice), and with another request it is refused with `idempotency_conflict`. Answers are kept per API key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import wraps
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from membersync import clock
+
+from .keys import apikey_authenticate
+from .models import IdempotentAnswer
+
+HEADER = "Idempotency-Key"
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+MAX_KEY_LENGTH = 200
+
+# The header as the OpenAPI document shows it on every write.
+OPENAPI_HEADER = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": HEADER,
+            "required": False,
+            "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+            "description": "the same key with the same request returns the first answer; with another request, "
+            "idempotency_conflict",
+        }
+    ]
+}
+
+
+def _request_hash(request: HttpRequest) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method, request.get_full_path(), request.body):
+        digest.update(part if isinstance(part, bytes) else str(part).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _refusal(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message, "field": HEADER}, status=status)
+
+
+def _replay(answer: IdempotentAnswer, request_hash: str) -> HttpResponse:
+    if answer.request_hash != request_hash:
+        return _refusal(
+            409, "idempotency_conflict", "this Idempotency-Key was used for a different request; use a new key"
+        )
+    response = JsonResponse(answer.body, status=answer.status, safe=False)
+    response["Idempotent-Replay"] = "true"
+    return response
+
+
+def idempotent(view):
+    """Wrap an API view: writes carrying an Idempotency-Key are answered once per key."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        key_text = request.headers.get(HEADER)
+        if request.method not in WRITES or key_text is None:
+            return view(request, *args, **kwargs)
+        if not key_text.strip() or len(key_text) > MAX_KEY_LENGTH:
+            return _refusal(422, "invalid_value", f"an Idempotency-Key is 1 to {MAX_KEY_LENGTH} characters")
+        auth = request.headers.get("Authorization", "")
+        api_key = apikey_authenticate(auth[7:]) if auth[:7].lower() == "bearer " else None
+        if api_key is None:
+            return view(request, *args, **kwargs)  # refused by the view itself (401)
+        request_hash = _request_hash(request)
+        try:
+            with transaction.atomic():
+                answer = IdempotentAnswer.objects.filter(api_key=api_key, key=key_text).first()
+                if answer is not None:
+                    return _replay(answer, request_hash)
+                response = view(request, *args, **kwargs)
+                if response.status_code < 500 and response.status_code not in (401, 429):
+                    IdempotentAnswer.objects.create(
+                        api_key=api_key,
+                        key=key_text,
+                        request_hash=request_hash,
+                        status=response.status_code,
+                        body=json.loads(response.content or b"null"),
+                        created_at=clock.now(),
+                    )
+                return response
+        except IntegrityError:
+            # The same key arrived twice at once: the other request's write and answer stand, this one's is undone.
+            answer = IdempotentAnswer.objects.filter(api_key=api_key, key=key_text).first()
+            if answer is None:
+                raise
+            return _replay(answer, request_hash)
+
+    return wrapper
