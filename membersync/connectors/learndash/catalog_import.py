@@ -39,7 +39,7 @@ from membersync.people.services import member_for_identity
 from ..models import ImportProgress
 from .models import COURSE, GROUP, GROUP_LEADER, OPEN, SiteEnrollment, SiteStep, SiteTarget, SiteUser
 from .reading import ATTEMPTS, MAX_WAIT_SECONDS, PatientReader, SiteStopped, enrolled_at_of, moment_of, text_of
-from .site import site_client
+from .site import site_client, wp_users_pages
 
 # (resource, route key), in the order they are imported: groups need the courses, users the groups.
 STEPS = (("courses", "courses"), ("groups", "groups"), ("users", "users"))
@@ -216,12 +216,13 @@ class _Import:
             number = page.number + 1
 
     def _page(self, resource: str, route: str, number: int):
-        params = {"context": "edit"} if resource == "users" else {}
         where = f"at page {number} of {resource}"
         then = f"Run the import again: it resumes {where}."
 
         def read():
-            return next(iter(self.client.pages(route, start_page=number, **params)))
+            if resource == "users":
+                return next(iter(wp_users_pages(self.client, start_page=number)))
+            return next(iter(self.client.pages(route, start_page=number)))
 
         try:
             return self.reader.call(read, where=where, then=then)

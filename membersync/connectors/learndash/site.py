@@ -36,3 +36,13 @@ def site_client(connection: Connection, *, transport=None):
         bases=connection.settings.get("bases") or None,
         transport=transport,
     )
+
+
+WP_USERS_PATH = "/wp-json/wp/v2/users"
+
+
+def wp_users_pages(client, *, start_page: int = 1):
+    """WordPress's own users list with context=edit (emails and usernames, which LearnDash's users route leaves
+    out), by id, page by page. The client has no public pager for WordPress's routes yet: its pager is used on
+    this one path (what `LearnDashClient.pages` does for LearnDash's routes)."""
+    return client._pages(WP_USERS_PATH, start_page, {"context": "edit", "orderby": "id", "order": "asc"})

@@ -1,12 +1,15 @@
 from django.core.management.base import CommandError
 
 from membersync.commandline import MemberSyncCommand
+from membersync.connectors.learndash.commands import connect_parser, connect_run
 from membersync.connectors.woocommerce.connect import woocommerce_connect
 from membersync.errors import ServiceError
 
 
 class Command(MemberSyncCommand):
-    help = "connect a WooCommerce store: check its API key, store it encrypted, print the webhook to create"
+    help = (
+        "connect a WooCommerce store or a LearnDash site: check its credentials, store them encrypted, say what is next"
+    )
 
     def add_arguments(self, parser):
         systems = parser.add_subparsers(dest="system", required=True, metavar="SYSTEM")
@@ -26,9 +29,15 @@ class Command(MemberSyncCommand):
             help="the store runs WooCommerce Memberships: its user memberships are the memberships' truth",
         )
         woo.add_argument("--no-check", action="store_true", help="store it without checking the key (offline setup)")
+        connect_parser(systems)
 
-    def handle(
-        self, *args, system, name, url, consumer_key, consumer_secret, webhook_secret, memberships, no_check, **options
+    def handle(self, *args, system, **options):
+        if system == "learndash":
+            return connect_run(self, **options)
+        return self.woocommerce(**options)
+
+    def woocommerce(
+        self, *, name, url, consumer_key, consumer_secret, webhook_secret, memberships, no_check, **options
     ):
         try:
             connected = woocommerce_connect(

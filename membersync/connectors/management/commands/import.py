@@ -1,6 +1,7 @@
 from django.core.management.base import CommandError
 
 from membersync.commandline import MemberSyncCommand
+from membersync.connectors.learndash.commands import import_parser, import_run
 from membersync.connectors.woocommerce.backfill import (
     LABELS,
     ImportReport,
@@ -55,7 +56,7 @@ def summary_lines(report: ImportReport) -> list[str]:
 
 
 class Command(MemberSyncCommand):
-    help = "import a store's plans, products, customers, subscriptions, memberships and orders (resumable)"
+    help = "import a store's plans, customers, subscriptions and orders, or a LearnDash site's courses and students"
 
     def add_arguments(self, parser):
         systems = parser.add_subparsers(dest="system", required=True, metavar="SYSTEM")
@@ -68,8 +69,14 @@ class Command(MemberSyncCommand):
             "--restart", action="store_true", help="start over from the first page, forgetting an interrupted import"
         )
         woo.add_argument("--no-progress", action="store_true", help="no progress bar")
+        import_parser(systems)
 
-    def handle(self, *args, system, name, dry_run, restart, no_progress, **options):
+    def handle(self, *args, system, **options):
+        if system == "learndash":
+            return import_run(self, **options)
+        return self.woocommerce(**options)
+
+    def woocommerce(self, *, name, dry_run, restart, no_progress, **options):
         connection = woocommerce_connection(name)
         progress = None if no_progress else progress_bar(self.stderr)
         report = woocommerce_import(connection, dry_run=dry_run, restart=restart, progress=progress)

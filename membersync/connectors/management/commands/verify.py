@@ -2,6 +2,7 @@ from django.core.management.base import CommandError
 
 from membersync import clock
 from membersync.commandline import MemberSyncCommand
+from membersync.connectors.learndash.commands import verify_parser, verify_run
 from membersync.connectors.models import DriftCheck
 from membersync.connectors.woocommerce.backfill import woocommerce_connection_named
 from membersync.connectors.woocommerce.drift import drift_check_record, woocommerce_verify
@@ -11,7 +12,7 @@ NAMES = {"subscription": "subscriptions", "order": "orders", "user_membership": 
 
 
 class Command(MemberSyncCommand):
-    help = "compare a store's subscriptions, memberships and orders with MemberSync's; --repair applies the store's"
+    help = "compare a store or a LearnDash site with MemberSync and say every difference; --repair mends them"
 
     def add_arguments(self, parser):
         systems = parser.add_subparsers(dest="system", required=True, metavar="SYSTEM")
@@ -20,8 +21,14 @@ class Command(MemberSyncCommand):
         woo.add_argument(
             "--repair", action="store_true", help="apply the store's state for each difference (as a webhook would)"
         )
+        verify_parser(systems)
 
-    def handle(self, *args, system, name, repair, **options):
+    def handle(self, *args, system, **options):
+        if system == "learndash":
+            return verify_run(self, **options)
+        return self.woocommerce(**options)
+
+    def woocommerce(self, *, name, repair, **options):
         try:
             connection = woocommerce_connection_named(name)
         except ServiceError as error:
