@@ -218,3 +218,106 @@ def test_a_database_from_before_the_people_app_upgrades_and_keeps_access_ledger_
         assert Membership.objects.filter(member=alice).count() == 1
     finally:
         _migrate_to_latest()
+
+
+# ---- connectors 0004: store ids namespaced per connection ----
+
+BEFORE_STORE_IDS = [
+    ("connectors", "0003_woocommerce_store_admin"),
+    ("members", "0008_membership_owned_by_a_store"),
+    ("catalog", "0002_plan_products"),
+]
+
+
+def _store_site_before_namespaced_ids(apps) -> dict:
+    """Two stores as the connector stored them before 0004: subscription and orders keyed by the store's ids alone
+    (outlet also sent a subscription 1300, which had landed on shop's row), and a subscription of MemberSync's own."""
+    Connection = apps.get_model("people", "Connection")
+    Member = apps.get_model("people", "Member")
+    Identity = apps.get_model("people", "Identity")
+    Plan = apps.get_model("catalog", "Plan")
+    Subscription = apps.get_model("members", "Subscription")
+    Order = apps.get_model("members", "Order")
+    StoreResource = apps.get_model("connectors", "StoreResource")
+
+    shop = Connection.objects.create(kind="woocommerce", name="shop", settings={}, created_at=START)
+    outlet = Connection.objects.create(kind="woocommerce", name="outlet", settings={}, created_at=START)
+    ann = Member.objects.create(external_id="shop/customer/1", email="ann@example.com", created_at=START)
+    bea = Member.objects.create(external_id="outlet/customer/1", email="bea@example.com", created_at=START)
+    for store, member in ((shop, ann), (outlet, bea)):
+        Identity.objects.create(connection=store, kind="customer", external_id="1", member=member, created_at=START)
+    weekly = Plan.objects.create(external_id="weekly", name="Weekly", length_kind="subscription", product_ids=["1027"])
+    single = Plan.objects.create(external_id="single", name="Single", product_ids=["93"])
+    sub = Subscription.objects.create(
+        external_id="1300", member=ann, status="active", status_since=START, start=START, store_modified_at=START
+    )
+    sub.plans.add(weekly)
+    own = Subscription.objects.create(
+        external_id="s-9", member=bea, status="active", status_since=START, start=START, store_modified_at=START
+    )
+    order = Order.objects.create(
+        external_id="727/5/single", member=ann, plan=single, status="completed", completed_at=START
+    )
+    for store, resource, external_id in (
+        (shop, "subscription", "1300"),
+        (outlet, "subscription", "1300"),
+        (shop, "order", "727"),
+    ):
+        StoreResource.objects.create(
+            connection=store,
+            resource=resource,
+            external_id=external_id,
+            state_hash="old",
+            modified_at=START,
+            customer_id="1",
+            updated_at=START,
+        )
+    return {"sub": sub.pk, "own": own.pk, "order": order.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_store_subscriptions_and_orders_keyed_by_the_stores_ids_alone_are_namespaced_per_store_and_keep_working(
+    set_clock,
+):
+    from membersync.connectors.woocommerce.apply import order_apply, subscription_apply
+    from membersync.members.models import Order, Subscription
+    from membersync.people.models import Connection
+
+    try:
+        executor = _executor()
+        executor.migrate(BEFORE_STORE_IDS)
+        old = _store_site_before_namespaced_ids(_executor().loader.project_state(BEFORE_STORE_IDS).apps)
+
+        _migrate_to_latest()
+
+        # shop's subscription and order take shop's namespace; MemberSync's own subscription keeps its id
+        sub = Subscription.objects.get(pk=old["sub"])
+        assert (sub.external_id, sub.member.external_id, sub.status) == (
+            "shop/subscription/1300",
+            "shop/customer/1",
+            "active",
+        )
+        assert Subscription.objects.get(pk=old["own"]).external_id == "s-9"
+        assert Order.objects.get(pk=old["order"]).external_id == "shop/order/727/5/single"
+
+        # the stores' next deliveries find them: shop's 1300 updates the same row, outlet's is its own
+        set_clock(LATER)
+        shop, outlet = Connection.objects.get(name="shop"), Connection.objects.get(name="outlet")
+        later = f"{LATER:%Y-%m-%dT%H:%M:%S}"
+        state = {
+            "customer_id": 1,
+            "billing": {"email": "ann@example.com"},
+            "line_items": [{"id": 1, "product_id": 1027}],
+        }
+        subscription_apply(shop, {"id": 1300, "status": "on-hold", "date_modified_gmt": later, **state})
+        subscription_apply(outlet, {**state, "id": 1300, "status": "active", "date_modified_gmt": later})
+        assert Subscription.objects.get(pk=old["sub"]).status == "on-hold"
+        assert (
+            Subscription.objects.get(external_id="outlet/subscription/1300").member.external_id == "outlet/customer/1"
+        )
+        order = {"id": 727, "customer_id": 1, "status": "refunded", "date_modified_gmt": later, "line_items": []}
+        order_apply(shop, order)
+        assert Order.objects.get(pk=old["order"]).status == Order.REFUNDED
+        assert Subscription.objects.count() == 3 and Order.objects.count() == 1
+    finally:
+        _migrate_to_latest()

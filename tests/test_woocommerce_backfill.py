@@ -128,8 +128,14 @@ def test_a_small_store_is_imported_with_its_members_subscriptions_memberships_an
     # Plans know their products; the subscription product is known as one (its order line grants nothing).
     plans = small_store["plans"]
     products = small_store["products"]
-    assert Subscription.objects.get(external_id=str(small_store["subscriptions"]["ada"])).status == "active"
-    assert Subscription.objects.get(external_id=str(small_store["subscriptions"]["bob"])).status == "cancelled"
+    assert (
+        Subscription.objects.get(external_id=f"shop/subscription/{small_store['subscriptions']['ada']}").status
+        == "active"
+    )
+    assert (
+        Subscription.objects.get(external_id=f"shop/subscription/{small_store['subscriptions']['bob']}").status
+        == "cancelled"
+    )
     connection.refresh_from_db()
     assert str(products["monthly"]) in connection.settings["subscription_product_ids"]
     ada, bob, cy, dee, eve = (member_of(connection, customers[n]) for n in ("ada", "bob", "cy", "dee", "eve"))
@@ -315,11 +321,13 @@ def test_verify_finds_what_changed_in_the_store_without_a_webhook_and_repair_fix
     assert "2 differences (store / MemberSync):" in out
     assert f"subscription {ada_sub}: is on-hold in the store, active in MemberSync" in out
     assert f"order {cy_order['id']}: is refunded in the store; line " in out and "is still open in MemberSync" in out
-    assert Subscription.objects.get(external_id=str(ada_sub)).status == "active"  # reported, not changed
+    assert (
+        Subscription.objects.get(external_id=f"shop/subscription/{ada_sub}").status == "active"
+    )  # reported, not changed
 
     out, _ = run("verify", "woocommerce", "shop", "--repair")
     assert "2 of 2 repaired" in out
-    assert Subscription.objects.get(external_id=str(ada_sub)).status == "on-hold"
+    assert Subscription.objects.get(external_id=f"shop/subscription/{ada_sub}").status == "on-hold"
     cy = member_of(connection, small_store["customers"]["cy"])
     assert Order.objects.get(member=cy).status == Order.REFUNDED
     out, _ = run("verify", "woocommerce", "shop")
@@ -342,7 +350,7 @@ def test_verify_finds_a_subscription_deleted_in_the_store_and_an_order_never_app
     assert f"subscription {ada_sub}: is no longer in the store, active in MemberSync" in out
     assert f"order {late['id']}: is processing in the store: line " in out and "which MemberSync never granted" in out
     assert "2 of 2 repaired" in out
-    assert Subscription.objects.get(external_id=str(ada_sub)).status == "trash"
+    assert Subscription.objects.get(external_id=f"shop/subscription/{ada_sub}").status == "trash"
     bob = member_of(connection, small_store["customers"]["bob"])
     assert Order.objects.get(member=bob).status == Order.COMPLETED
 
@@ -371,7 +379,10 @@ def test_the_worker_verifies_nightly_when_configured(small_store):
     check = DriftCheck.objects.get(nightly=True)
     assert check.differences == 1 and check.repaired == 1 and check.finished_at and not check.error
     assert "pending-cancel in the store, active in MemberSync" in check.report
-    assert Subscription.objects.get(external_id=str(small_store["subscriptions"]["ada"])).status == "pending-cancel"
+    assert (
+        Subscription.objects.get(external_id=f"shop/subscription/{small_store['subscriptions']['ada']}").status
+        == "pending-cancel"
+    )
     assert not verify_due(connection, night + timedelta(hours=20))  # once a night
     assert drift_checks_run(now=night + timedelta(hours=20)) == 0
     assert verify_due(connection, night + timedelta(days=1))

@@ -91,7 +91,7 @@ def _noticed(store: FakeStore, customer: int, subscription: int) -> tuple:
         for m in Membership.objects.filter(member=member)
         if m.status in ("active", "free_trial", "pending_cancel", "complimentary")
     )
-    status = Subscription.objects.get(external_id=str(subscription)).status
+    status = Subscription.objects.get(external_id=f"shop/subscription/{subscription}").status
     return status, granting, member_access_from(member, "intro") is not None
 
 

@@ -128,7 +128,7 @@ def test_the_documented_v3_subscription_makes_its_customer_a_member_of_the_plan_
     assert delivery.status == Delivery.APPLIED, delivery.error
     identity = Identity.objects.get(connection=shop, kind="customer", external_id="1")
     assert identity.member.email == "james.allan@automattic.com"
-    sub = Subscription.objects.get(external_id="1300")
+    sub = Subscription.objects.get(external_id="shop/subscription/1300")
     assert sub.status == "active" and sub.member == identity.member
     membership = Membership.objects.get(member=identity.member)
     assert membership.plan.external_id == "weekly" and membership.subscription == sub
@@ -148,7 +148,9 @@ def test_a_v1_subscription_reads_its_site_local_dates(client, shop):
     payload.update(status="active", end_date="", customer_id=5, line_items=[{"id": 1, "product_id": 1027}])
     delivery = applied("subscription.updated", payload, client)
     assert delivery.status == Delivery.APPLIED, delivery.error
-    assert Subscription.objects.get(external_id="251").start == datetime(2016, 5, 9, 9, 49, 32, tzinfo=UTC)
+    assert Subscription.objects.get(external_id="shop/subscription/251").start == datetime(
+        2016, 5, 9, 9, 49, 32, tzinfo=UTC
+    )
 
 
 def test_the_documented_order_is_a_guest_order_and_grants_nothing_saying_why(client, shop):
@@ -219,14 +221,14 @@ def test_a_delivery_equal_to_the_last_state_applied_is_a_duplicate_but_a_flicker
         Delivery.APPLIED,  # repeats the first, but not the last applied: a real change
         Delivery.DUPLICATE,
     ]
-    assert Subscription.objects.get(external_id="1300").status == "active"
+    assert Subscription.objects.get(external_id="shop/subscription/1300").status == "active"
 
 
 def test_a_delivery_older_than_the_state_applied_is_stale_and_changes_nothing(client, shop):
     applied("subscription.updated", subscription(status="cancelled", date_modified_gmt="2026-06-01T11:00:00"), client)
     late = applied("subscription.updated", subscription(date_modified_gmt="2026-06-01T10:00:00"), client)
     assert late.status == Delivery.STALE
-    assert Subscription.objects.get(external_id="1300").status == "cancelled"
+    assert Subscription.objects.get(external_id="shop/subscription/1300").status == "cancelled"
 
 
 def test_a_deleted_subscription_carries_only_its_id_and_ends_the_membership(client, shop):

@@ -29,6 +29,7 @@ from membersync.people.services import identity_email_change, member_for_identit
 from ..models import Delivery
 from ..outcomes import Outcome
 from . import payloads
+from .ids import order_line_id, order_line_of, order_prefix, subscription_id
 from .resources import resource_record, resource_seen
 from .store import store_client
 
@@ -70,7 +71,7 @@ def subscription_apply(
     plans = [] if connection.settings.get("memberships") else plans_for_products(state.products)
     result = subscription_update(
         subscription={
-            "id": state.id,
+            "id": subscription_id(connection, state.id),
             "member": customer_member(connection, state.customer),
             "plans": [plan.external_id for plan in plans],
             "status": state.status,
@@ -93,10 +94,12 @@ def subscription_apply(
     return Outcome(Delivery.APPLIED, text, [result.event_id])
 
 
-def _subscription_deleted(connection: Connection, subscription_id: str, source: str) -> Outcome:
-    result = subscription_delete(subscription_id=subscription_id, actor=store_actor(connection), source=source)
-    resource_record(connection, "subscription", subscription_id, deleted=True)
-    return Outcome(Delivery.APPLIED, f"subscription {subscription_id} was deleted in the store", [result.event_id])
+def _subscription_deleted(connection: Connection, store_id: str, source: str) -> Outcome:
+    result = subscription_delete(
+        subscription_id=subscription_id(connection, store_id), actor=store_actor(connection), source=source
+    )
+    resource_record(connection, "subscription", store_id, deleted=True)
+    return Outcome(Delivery.APPLIED, f"subscription {store_id} was deleted in the store", [result.event_id])
 
 
 def _learn_subscription_products(connection: Connection, products: list[str]) -> None:
@@ -139,7 +142,7 @@ def order_apply(
     """`refunded_lines`: the ids of the line items refunded so far (read from the store's refunds), if any."""
     if action == "deleted" or set(payload) == {"id"}:
         order_id = payloads.deleted_id(payload)
-        return _order_end(connection, order_id, _granted_lines(order_id), "deleted in the store", source)
+        return _order_end(connection, order_id, _granted_lines(connection, order_id), "deleted in the store", source)
     order = payloads.order_read(payload, local_offset=local_offset(connection))
     seen = resource_seen(
         connection, "order", order.id, state=(order, sorted(refunded_lines or [])), modified=order.modified
@@ -147,7 +150,7 @@ def order_apply(
     if seen is not None:
         return seen
     if order.status in payloads.ENDING_STATUSES:
-        outcome = _order_end(connection, order.id, _granted_lines(order.id), order.status, source)
+        outcome = _order_end(connection, order.id, _granted_lines(connection, order.id), order.status, source)
     elif order.status in payloads.PAID_STATUSES:
         outcome = _order_grant(connection, order, set(refunded_lines or []), source)
     else:
@@ -156,19 +159,12 @@ def order_apply(
     return outcome
 
 
-def order_line_id(order_id: str, line_id: str, plan_id: str) -> str:
-    """Each (line item, plan) of a store order is one order in MemberSync: a refund can end one line alone."""
-    return f"{order_id}/{line_id}/{plan_id}"
-
-
-def _granted_lines(order_id: str) -> dict[str, list[str]]:
+def _granted_lines(connection: Connection, order_id: str) -> dict[str, list[str]]:
     """line id -> the MemberSync orders made for it, for a store order."""
     lines: dict[str, list[str]] = {}
-    for external_id in Order.objects.filter(external_id__startswith=f"{order_id}/").values_list(
-        "external_id", flat=True
-    ):
-        _, line_id, _ = external_id.split("/", 2)
-        lines.setdefault(line_id, []).append(external_id)
+    prefix = order_prefix(connection, order_id)
+    for external_id in Order.objects.filter(external_id__startswith=prefix).values_list("external_id", flat=True):
+        lines.setdefault(order_line_of(connection, order_id, external_id), []).append(external_id)
     return lines
 
 
@@ -193,7 +189,7 @@ def _order_grant(connection: Connection, order: payloads.OrderState, refunded: s
             if plan.length_kind == SUBSCRIPTION_LENGTH:
                 said.append(f"plan {plan.external_id} follows a subscription: an order alone does not grant it")
                 continue
-            external_id = order_line_id(order.id, line.id, plan.external_id)
+            external_id = order_line_id(connection, order.id, line.id, plan.external_id)
             result = members.order_complete(
                 order_id=external_id,
                 member_id=member,
@@ -204,7 +200,7 @@ def _order_grant(connection: Connection, order: payloads.OrderState, refunded: s
             )
             events.append(result.event_id)
             said.append(f"line {line.id} grants {plan.external_id}")
-    refunded_lines = {line: ids for line, ids in _granted_lines(order.id).items() if line in refunded}
+    refunded_lines = {line: ids for line, ids in _granted_lines(connection, order.id).items() if line in refunded}
     ended = _order_end(connection, order.id, refunded_lines, "refunded", source)
     text = f"order {order.id} is {order.status}: " + ("; ".join(said) or "no line grants a plan")
     if ended.events:

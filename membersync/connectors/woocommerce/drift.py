@@ -46,8 +46,9 @@ from membersync.people.models import CUSTOMER, WOOCOMMERCE, Connection, Identity
 
 from ..models import DriftCheck, StoreResource
 from . import payloads
-from .apply import local_offset, order_line_id
+from .apply import local_offset
 from .backfill import PatientReader, StoreStopped, list_order
+from .ids import order_line_id, order_line_of, order_prefix, subscription_id
 from .memberships import follows_memberships, store_plan_id
 from .store import store_client
 
@@ -104,7 +105,9 @@ def _when(moment: datetime | None) -> str:
 def subscription_differences(connection: Connection, payload: Mapping) -> list[str]:
     """What MemberSync has of this subscription that is not what the store says, in words ([] when in step)."""
     state = payloads.subscription_read(payload, local_offset=local_offset(connection))
-    sub = Subscription.objects.filter(external_id=state.id).select_related("member").first()
+    sub = (
+        Subscription.objects.filter(external_id=subscription_id(connection, state.id)).select_related("member").first()
+    )
     if state.status == "trash":
         if sub is not None and sub.status != "trash":
             return [f"is deleted in the store, {sub.status} in MemberSync"]
@@ -151,7 +154,11 @@ class _Said:
 def order_differences(connection: Connection, payload: Mapping, refunded_lines=()) -> list[_Said]:
     """What MemberSync granted for this order that is not what the store's status and refunds say."""
     order = payloads.order_read(payload, local_offset=local_offset(connection))
-    ours = dict(Order.objects.filter(external_id__startswith=f"{order.id}/").values_list("external_id", "status"))
+    ours = dict(
+        Order.objects.filter(external_id__startswith=order_prefix(connection, order.id)).values_list(
+            "external_id", "status"
+        )
+    )
     open_ = {external_id for external_id, status in ours.items() if status == Order.COMPLETED}
     said: list[_Said] = []
     if order.status in payloads.ENDING_STATUSES:
@@ -170,7 +177,7 @@ def order_differences(connection: Connection, payload: Mapping, refunded_lines=(
         return said
     refunded = set(refunded_lines)
     for external_id in sorted(open_):
-        line_id = external_id.split("/")[1]
+        line_id = order_line_of(connection, order.id, external_id)
         if line_id in refunded:
             said.append(_Said(f"line {line_id} is refunded in the store; {_grant(external_id)} is still open"))
     if order.renewal or order.customer is None or follows_memberships(connection):
@@ -182,7 +189,7 @@ def order_differences(connection: Connection, payload: Mapping, refunded_lines=(
         for plan in plans_for_products(line.products):
             if plan.length_kind == SUBSCRIPTION_LENGTH:
                 continue
-            external_id = order_line_id(order.id, line.id, plan.external_id)
+            external_id = order_line_id(connection, order.id, line.id, plan.external_id)
             if external_id not in ours:
                 said.append(
                     _Said(
@@ -202,7 +209,7 @@ def order_differences(connection: Connection, payload: Mapping, refunded_lines=(
 
 
 def _grant(external_id: str) -> str:
-    _, line_id, plan_id = external_id.split("/", 2)
+    line_id, plan_id = external_id.rsplit("/", 2)[1:]
     return f"line {line_id}'s grant of {plan_id}"
 
 
@@ -327,7 +334,7 @@ class _Verify:
             seen.add(object_id)
             self.subscription(object_id, payload)
         for object_id in self._known_not_listed("subscription", seen):
-            sub = Subscription.objects.filter(external_id=object_id).first()
+            sub = Subscription.objects.filter(external_id=subscription_id(self.connection, object_id)).first()
             if sub is None or sub.status == "trash":
                 continue
             payload = self._get("subscriptions", object_id)
@@ -369,7 +376,9 @@ class _Verify:
             seen.add(object_id)
             self.order(object_id, payload)
         for object_id in self._known_not_listed("order", seen):
-            if not Order.objects.filter(external_id__startswith=f"{object_id}/", status=Order.COMPLETED).exists():
+            if not Order.objects.filter(
+                external_id__startswith=order_prefix(self.connection, object_id), status=Order.COMPLETED
+            ).exists():
                 continue
             payload = self._get("orders", object_id)
             if payload is None or payload.get("status") == "trash":
@@ -384,7 +393,9 @@ class _Verify:
                     ),
                     compare=lambda object_id=object_id: [
                         "still open"
-                        for _ in Order.objects.filter(external_id__startswith=f"{object_id}/", status=Order.COMPLETED)
+                        for _ in Order.objects.filter(
+                            external_id__startswith=order_prefix(self.connection, object_id), status=Order.COMPLETED
+                        )
                     ],
                 )
             else:
