@@ -20,6 +20,7 @@ update_option( 'home', $url );
 global $wp_rewrite;
 $wp_rewrite->set_permalink_structure( '/%postname%/' );
 $wp_rewrite->flush_rules( false );
+switch_theme( 'membersync-test' );
 $activated = activate_plugin( 'membersync-companion/membersync-companion.php' );
 if ( is_wp_error( $activated ) ) {
 	fwrite( STDERR, 'the companion did not activate: ' . $activated->get_error_message() . "\n" );

@@ -104,9 +104,9 @@ class MemberSync_Companion_Activity {
 			'topic.completed',
 			self::user_id( $data['user'] ?? 0 ),
 			array(
-				'course' => self::id( $data['course'] ?? 0 ),
-				'lesson' => self::id( $data['lesson'] ?? 0 ),
-				'topic'  => self::id( $data['topic'] ?? 0 ),
+				'course'   => self::id( $data['course'] ?? 0 ),
+				'lesson'   => self::id( $data['lesson'] ?? 0 ),
+				'topic_id' => self::id( $data['topic'] ?? 0 ), // "topic" names the delivery's event
 			)
 		);
 	}
@@ -120,7 +120,7 @@ class MemberSync_Companion_Activity {
 				'quiz'         => self::id( $quizdata['quiz'] ?? 0 ),
 				'course'       => self::id( $quizdata['course'] ?? 0 ),
 				'lesson'       => self::id( $quizdata['lesson'] ?? 0 ),
-				'topic'        => self::id( $quizdata['topic'] ?? 0 ),
+				'topic_id'     => self::id( $quizdata['topic'] ?? 0 ),
 				'percentage'   => isset( $quizdata['percentage'] ) ? (float) $quizdata['percentage'] : null,
 				'points'       => isset( $quizdata['points'] ) ? (int) $quizdata['points'] : null,
 				'points_total' => isset( $quizdata['total_points'] ) ? (int) $quizdata['total_points'] : null,

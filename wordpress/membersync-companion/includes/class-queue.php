@@ -100,18 +100,16 @@ class MemberSync_Companion_Queue {
 		global $wpdb;
 		$id   = wp_generate_uuid4();
 		$user = $user_id ? get_userdata( $user_id ) : false;
-		$body = array_merge(
-			array(
-				'id'          => $id,
-				'topic'       => $topic,
-				'occurred_at' => gmdate( 'Y-m-d\TH:i:s\Z' ),
-				'user'        => array(
-					'id'    => $user_id ? $user_id : null,
-					'email' => $user ? $user->user_email : ( $fields['email'] ?? null ),
-				),
+		// The delivery's own keys come first and cannot be overridden by a topic's fields.
+		$body = array(
+			'id'          => $id,
+			'topic'       => $topic,
+			'occurred_at' => gmdate( 'Y-m-d\TH:i:s\Z' ),
+			'user'        => array(
+				'id'    => $user_id ? $user_id : null,
+				'email' => $user ? $user->user_email : ( $fields['email'] ?? null ),
 			),
-			array_diff_key( $fields, array( 'email' => true ) )
-		);
+		) + array_diff_key( $fields, array( 'email' => true ) );
 		$now  = time();
 		$wpdb->insert( // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 			self::table(),
