@@ -44,7 +44,7 @@ def _row(row: selectors.StoredAccess) -> dict:
         "target_kind": row.target_kind,
         "target_id": row.target_id,
         "state": row.state,
-        "access": row.state == "open" and row.enrolled_from is not None,
+        "access": row.state == "open",
         "enrolled_from": row.enrolled_from,
         "via": list(row.via),
         "computed_at": row.computed_at,
@@ -73,8 +73,9 @@ def member_access(request, member: str, at: str | None = None, explain: bool = F
     "/members/{member}/access/{course}", response=answers(CourseAccessOut), auth=auth.read, summary="May she open it"
 )
 def course_access(request, member: str, course: str, at: str | None = None, explain: bool = False):
-    """One course: `access` is true when a grant is open and the LMS holds her enrollment (directly or through a
-    group). Read from what the reconciler stored; nothing is computed unless `explain` or `at` asks."""
+    """One course: `access` is true when the reconciler last found a grant of it open (directly or through a
+    group); `enrolled_from` is the enrollment start the LMS holds once the worker has applied it. Read from what
+    the reconciler stored; nothing is computed unless `explain` or `at` asks."""
     found = selectors.member_get(member)
     explanation = _explanation(found, at, course) if explain or at else None  # refuses an unknown course
     (row,) = selectors.stored_access(found, course)

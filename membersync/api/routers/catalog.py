@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from membersync.catalog import services
 from membersync.catalog.models import Course, Group, LicenseType, Plan, SeatType
@@ -154,7 +154,7 @@ def courses(request):
 def course_add(request, payload: CourseIn):
     with transaction.atomic():
         course = services.course_create(external_id=payload.id, title=payload.title)
-    return 201, {"id": course.external_id, "title": course.title}
+    return Status(201, {"id": course.external_id, "title": course.title})
 
 
 def _group_out(group: Group) -> dict:
@@ -171,7 +171,7 @@ def groups(request):
 def group_add(request, payload: GroupIn):
     with transaction.atomic():
         group = services.group_create(external_id=payload.id, title=payload.title, course_ids=payload.courses)
-    return 201, _group_out(group)
+    return Status(201, _group_out(group))
 
 
 @router.get("/catalog/plans", response=answers(list[PlanOut]), auth=auth.read, summary="Plans")
@@ -194,7 +194,7 @@ def plan_add(request, payload: PlanIn):
             grants=_grant_specs(payload.grants),
             on_hold_grace=payload.on_hold_grace,
         )
-    return 201, plan_out(plan)
+    return Status(201, plan_out(plan))
 
 
 @router.get("/catalog/seat-types", response=answers(list[TemplateOut]), auth=auth.read, summary="Seat types")
@@ -210,7 +210,7 @@ def seat_type_add(request, payload: TemplateIn):
         seat_type = services.seat_type_create(
             external_id=payload.id, name=payload.name, grants=_grant_specs(payload.grants)
         )
-    return 201, seat_type_out(seat_type)
+    return Status(201, seat_type_out(seat_type))
 
 
 @router.get("/catalog/license-types", response=answers(list[LengthOut]), auth=auth.read, summary="License types")
@@ -226,4 +226,4 @@ def license_type_add(request, payload: LengthIn):
         license_type = services.license_type_create(
             external_id=payload.id, name=payload.name, grants=_grant_specs(payload.grants), length=_length_spec(payload)
         )
-    return 201, license_type_out(license_type)
+    return Status(201, license_type_out(license_type))

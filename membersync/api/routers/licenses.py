@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from membersync.orgs import selectors as org_selectors
 from membersync.orgs import services
@@ -84,7 +84,7 @@ def license_issue(request, payload: IssueIn):
         actor=actor_of(request),
         source=SOURCE,
     )
-    return 201, {**done(result), "licenses": [lic.external_id for lic in result.value or []]}
+    return Status(201, {**done(result), "licenses": [lic.external_id for lic in result.value or []]})
 
 
 def _assign(request, license: str, payload: AssignIn) -> dict:

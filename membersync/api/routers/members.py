@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from membersync.people.members import member_create, member_update
 
@@ -62,7 +62,7 @@ def member_read(request, member: str):
 
 @router.post("/members", response=answers(MemberOut, 201), auth=auth.write, summary="Create a member", **WRITE)
 def member_new(request, payload: MemberIn):
-    return 201, member_out(member_create(external_id=payload.id, email=payload.email, name=payload.name))
+    return Status(201, member_out(member_create(external_id=payload.id, email=payload.email, name=payload.name)))
 
 
 @router.patch("/members/{member}", response=answers(MemberOut), auth=auth.write, summary="Update a member", **WRITE)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from membersync.members import services
 from membersync.members.models import Membership
@@ -86,7 +86,7 @@ def membership_new(request, payload: MembershipIn):
         actor=actor_of(request),
         source=SOURCE,
     )
-    return 201, _read(result.value.external_id or str(result.value.pk))
+    return Status(201, _read(result.value.external_id or str(result.value.pk)))
 
 
 def _action(request, action, membership: str) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from membersync import clock
 from membersync.sync.outbox import operations_retry_now
@@ -183,7 +183,7 @@ def event_read(request, event: Cursor):
 @router.post("/resync", response=answers(ResyncOut, 202), auth=auth.admin, summary="Start a resync", **WRITE)
 def resync_start(request, payload: ResyncIn):
     """Queued for the worker (`membersync worker`); follow it at /resync/{job}."""
-    return 202, _resync(resync_job_create(actor=actor_of(request), quick=payload.quick))
+    return Status(202, _resync(resync_job_create(actor=actor_of(request), quick=payload.quick)))
 
 
 @router.get("/resync/{job}", response=answers(ResyncOut), auth=auth.read, summary="A resync's progress")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from membersync.orgs import selectors as org_selectors
 from membersync.orgs import services
@@ -113,7 +113,7 @@ def org_new(request, payload: OrgIn):
     services.org_create(
         org_id=payload.id, name=payload.name, owner_id=payload.owner, actor=actor_of(request), source=SOURCE
     )
-    return 201, org_out(selectors.org_get(payload.id))
+    return Status(201, org_out(selectors.org_get(payload.id)))
 
 
 @router.get("/orgs/{org}", response=answers(OrgOut), auth=auth.org_read, summary="An organization")
@@ -185,7 +185,7 @@ def org_invite(request, org: str, payload: InvitationIn):
         actor=actor_of(request),
         source=SOURCE,
     )
-    return 201, invitation_out(result.value, token=result.value.token)
+    return Status(201, invitation_out(result.value, token=result.value.token))
 
 
 @router.delete(
