@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "membersync.people",
     "membersync.members",
     "membersync.orgs",
+    "membersync.lms",
     "membersync.sync",
     "membersync.portal",
     "membersync.connectors",

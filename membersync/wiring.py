@@ -1,6 +1,7 @@
 """The one place that wires MemberSync together. Read this file to see the whole system.
 
-    events in ──> sources (members: memberships, subscriptions, orders; orgs: seats, licenses)
+    events in ──> sources (members: memberships, subscriptions, orders; orgs: seats, licenses; lms: enrollments
+                     │          made in LearnDash by hand or adopted)
                      │ source loaders: each member's sources as windows of time
                      v
                the engine (sync): reconciler ──> ledger, outbox ──> sinks (the built-in enrollment table,
@@ -34,11 +35,12 @@ OrderRefundHandler = Callable[..., Iterable[int]]
 
 @cache
 def source_loaders() -> tuple[SourceLoader, ...]:
-    """Every kind of record that gives access: memberships, then seats and licenses."""
+    """Every kind of record that gives access: memberships, seats and licenses, enrollments made in the LMS."""
+    from membersync.lms.sources import lms_sources
     from membersync.members.sources import membership_sources
     from membersync.orgs.sources import seat_and_license_sources
 
-    return (membership_sources, seat_and_license_sources)
+    return (membership_sources, seat_and_license_sources, lms_sources)
 
 
 @cache

@@ -22,7 +22,7 @@ from membersync.people.models import Member
 from membersync.sync.selectors import inbox_is_empty
 from membersync.sync.worker import worker_run_until
 
-from . import events_members, events_orgs, events_subscriptions  # noqa: F401  (they register events and checks)
+from . import events_lms, events_members, events_orgs, events_subscriptions  # noqa: F401  (they register events and checks)
 from .parsing import MAX_FILE_BYTES, Node, ScenarioError, decode, ident, load, parse_moment, plain
 from .registry import ERROR_CODES, EVENTS, LATER_EVENTS, MEMBER_CHECKS, ORG_CHECKS, Context
 
