@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from membersync import clock
-from tests.contract.fixtures import woocommerce_store, woocommerce_store_factory  # noqa: F401  (fixtures)
+from tests.contract.fixtures import learndash_site_factory, woocommerce_store, woocommerce_store_factory  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.contract.learndash_site import LearnDashSite
 from tests.contract.woocommerce_store import FakeStore
 
 
@@ -33,3 +34,18 @@ def woocommerce_store_factory() -> Iterator[Callable[..., FakeStore]]:
     yield make
     for store in stores:
         store.stop()
+
+
+@pytest.fixture
+def learndash_site_factory() -> Iterator[Callable[..., LearnDashSite]]:
+    """make(**options) -> a started LearnDashSite with those options (LearnDashSite's keywords); all stopped after."""
+    sites: list[LearnDashSite] = []
+
+    def make(**options) -> LearnDashSite:
+        site = LearnDashSite(**options).start()
+        sites.append(site)
+        return site
+
+    yield make
+    for site in sites:
+        site.stop()
