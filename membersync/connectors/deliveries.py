@@ -21,9 +21,10 @@ from django.db.models import Q
 from membersync import clock, memo
 from membersync.clients.woocommerce import StoreError, StoreUnavailable
 from membersync.errors import ServiceError
-from membersync.people.models import WOOCOMMERCE, Connection
+from membersync.people.models import LEARNDASH, WOOCOMMERCE, Connection
 from membersync.people.services import connection_delivery_record
 
+from .learndash import inbound as learndash_inbound
 from .models import Delivery
 from .outcomes import Outcome
 from .woocommerce import apply as woo
@@ -64,6 +65,8 @@ WOOCOMMERCE_HANDLERS = {
     "user_membership": Handler(memberships.user_membership_apply, fetch=memberships.user_membership_fetch),
     "membership_plan": Handler(memberships.membership_plan_apply),
 }
+# A LearnDash site's companion plugin: by the topic's first part (enrollment, group, quiz ...).
+LEARNDASH_HANDLERS = {resource: Handler(apply) for resource, apply in learndash_inbound.APPLY_BY_RESOURCE.items()}
 
 
 def delivery_receive(*, connection: Connection, headers: Mapping[str, str], body: bytes) -> Delivery:
@@ -153,6 +156,8 @@ def _vanished(payload) -> bool:
 
 
 def _handler(delivery: Delivery) -> Handler | None:
+    if delivery.connection.kind == LEARNDASH:
+        return LEARNDASH_HANDLERS.get(delivery.resource)
     if delivery.connection.kind != WOOCOMMERCE:
         return None
     return WOOCOMMERCE_HANDLERS.get(delivery.resource)
