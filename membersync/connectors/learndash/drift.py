@@ -11,8 +11,9 @@ sources want, read from the site (enrollments, group memberships, leaderships).
 - extra: on the site, for a linked course or group, and not wanted. MemberSync's sources include the `lms`
   sources (what the operator adopted, what the companion reported), so an extra is one nobody vouched for: it is
   reported, and removed from the site only with --repair --remove-extra.
-- mismatched: on the site and wanted, but MemberSync's mirror says otherwise (its record of the site is wrong):
-  --repair resets the mirror, so the next reconcile compares with the truth.
+- mismatched: on the site and wanted, but MemberSync's mirror of the site has a record of her without it (its
+  record is wrong); --repair resets the mirror, so the next reconcile compares with the truth. A member of whom
+  the mirror records nothing (nothing sent yet: shadow mode) has no record to contradict.
 Courses reached through a group and open courses are not enrollments of their own (as the import reads them).
 Only linked courses and groups are compared: the others are not MemberSync's. HTTP reads and removals are never
 inside a transaction; the snapshot (SiteEnrollment) is refreshed for every member read.
@@ -182,7 +183,7 @@ def _verify(connection: Connection, report: VerifyReport, client, reader: Patien
             if row is None or (status == SUSPENDED_STATUS and not companion):
                 continue
             if (kind, row.remote_id) in held:
-                if (kind, target_id) not in member_mirror:
+                if member_mirror and (kind, target_id) not in member_mirror:
                     report.differences.append(_diff("mismatched", identity, wp_user_id, kind, row))
                     to_reset.add(identity.member_id)
                 continue
