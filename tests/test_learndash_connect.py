@@ -74,3 +74,17 @@ def test_a_site_without_learndash_is_refused(db, learndash_site_factory):  # noq
             "connect", "learndash", "academy", "--url", site.url + "/nowhere", "--user", "u", "--app-password", "p"
         )
     assert not Connection.objects.exists()
+
+
+def test_the_admin_connects_a_site_once_it_accepts_the_password(admin_client, learndash_site_factory):  # noqa: F811
+    site = learndash_site_factory()
+    add = "/admin/learndash/learndashsite/add/"
+    form = {"name": "academy", "url": site.url, "user": site.username, "app_password": "wrong"}
+    refused = admin_client.post(add, form)
+    assert refused.status_code == 200 and "incorrect_password" in refused.content.decode()
+    assert not Connection.objects.exists()
+    connected = admin_client.post(add, {**form, "app_password": site.app_password}, follow=True)
+    page = connected.content.decode()
+    assert "Shadow: MemberSync records what it would send and sends nothing" in page
+    assert "LearnDash restarts the drip" in page
+    assert Connection.objects.get(name="academy").settings["shadow"] is True

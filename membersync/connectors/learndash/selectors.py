@@ -21,3 +21,12 @@ def site_targets(*, connection: Connection) -> dict[tuple[str, str], SiteTarget]
 def site_targets_by_remote(*, connection: Connection) -> dict[tuple[str, int], SiteTarget]:
     """(kind, remote_id) -> SiteTarget, linked or not; kind "course" or "group"."""
     return {(row.kind, row.remote_id): row for row in SiteTarget.objects.filter(connection=connection)}
+
+
+def site_operations(*, sink: str, limit: int = 100) -> tuple[list, list]:
+    """(would send, held) of a site's sink: its pending operations (what shadow mode recorded, or what waits for the
+    worker) and those the brake holds, newest first, with their members."""
+    from membersync.sync.models import Operation
+
+    rows = Operation.objects.filter(sink=sink).select_related("member").order_by("-pk")
+    return list(rows.filter(status=Operation.PENDING)[:limit]), list(rows.filter(status=Operation.HELD)[:limit])
