@@ -46,9 +46,11 @@ def connect_run(command, *, name, url, user, app_password, **_) -> None:
     out.write(
         f"  Routes: courses at {bases.get('courses')}, groups at {bases.get('groups')}, users at {bases.get('users')}"
     )
+    out.write(
+        f"  Companion secret (Settings → MemberSync in WordPress, for the companion plugin): {connected.webhook_secret}"
+    )
     if connected.has_companion:
         out.write("  The MemberSync companion plugin answers: suspensions keep each student's place in the drip.")
-        out.write(f"  Companion secret: {connected.webhook_secret}")
     else:
         out.write(
             "  No companion plugin: a suspension unenrolls and a resumption re-enrolls, and LearnDash then restarts "
