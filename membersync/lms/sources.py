@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from membersync import memo
 from membersync.access.lms import LmsEnrollmentFacts, lms_window
 from membersync.access.rules import Target
 from membersync.sync.sources import LoadedSources
@@ -11,8 +12,15 @@ from membersync.sync.sources import LoadedSources
 from .models import LmsEnrollment
 
 
+@memo.scoped
+def _any_lms_enrollment() -> bool:
+    return LmsEnrollment.objects.exists()
+
+
 def lms_sources(member_ids: list[int], now: datetime) -> LoadedSources:
     loaded = LoadedSources()
+    if not _any_lms_enrollment():  # most sites have none: one cheap query instead of one over every member
+        return loaded
     rows = LmsEnrollment.objects.filter(member_id__in=member_ids).values_list(
         "pk",
         "member_id",
