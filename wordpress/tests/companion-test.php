@@ -324,6 +324,7 @@ $receiver_port = (function () {
 	return $port;
 })();
 $receiver = proc_open( array( PHP_BINARY, '-S', "127.0.0.1:$receiver_port", __DIR__ . '/receiver.php' ), array( array( 'file', '/dev/null', 'r' ), array( 'file', "$receiver_dir/log", 'a' ), array( 'file', "$receiver_dir/log", 'a' ) ), $pipes, null, array( 'RECEIVER_DIR' => $receiver_dir ) );
+register_shutdown_function( fn() => proc_terminate( $receiver ) ); // however the test ends
 for ( $i = 0; $i < 100 && ! @fsockopen( '127.0.0.1', $receiver_port ); $i++ ) {
 	usleep( 100000 );
 }
@@ -380,7 +381,6 @@ $admin_cookie = login( 'admin', (function () { // the admin's password is random
 list( $status, $page ) = http( 'GET', '/wp-admin/options-general.php?page=membersync-companion', null, null, array( $admin_cookie ) );
 check( 200 === $status && false !== strpos( $page, 'Waiting to be sent: 0' ) && false !== strpos( $page, 'Last delivery: 20' ) && false !== strpos( $page, 'name="membersync_companion[url]"' ) && false === strpos( $page, $secret ), 'the settings page has the fields and the status line, never the secret', $status );
 
-proc_terminate( $receiver );
 $log = (string) @file_get_contents( dirname( $env['WP_SITE_DIR'] ) . '/debug.log' );
 preg_match_all( '/^.*membersync-companion.*$/m', $log, $m );
 check( array() === $m[0], 'the companion raised no PHP warning or notice', $m[0] );
