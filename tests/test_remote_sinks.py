@@ -221,3 +221,24 @@ def test_discarded_removals_are_never_sent(site):
     assert operations_discard_held(sink=SITE, actor=ADMIN, now=NOW) == 1
     _drain()
     assert site.courses(ann) == ["advanced", "intro"]
+
+
+@pytest.mark.django_db
+def test_a_sink_can_hold_what_is_derived_from_access_and_is_diffed_the_same_way(site):
+    """A CRM's tags mirror enrollments: the sink's project() turns a batch's wanted enrollments into its own
+    holdings, and the reconciler diffs and orders them like any other sink's."""
+
+    def tags(desired_by_member, now):
+        return {
+            member_id: {("tag", f"{target_id}-student"): ("active", NOW, None) for (_kind, target_id) in desired}
+            for member_id, desired in desired_by_member.items()
+        }
+
+    site.install(project=tags)
+    (ann,) = _buyers(1)
+    _drain()
+    assert site.courses(ann) == ["advanced-student", "intro-student"]
+    _refund([ann])
+    _drain()
+    assert site.courses(ann) == []
+    assert members_reconcile(member_ids=[ann.pk], now=NOW, cause=Cause("test", ADMIN)).operations_by_sink == {}

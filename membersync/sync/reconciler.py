@@ -24,7 +24,7 @@ from .bulk import rows_delete, rows_insert, rows_update
 from .ledger import LEDGER_COLUMNS, Cause, ledger_transition, ledger_vanished_entry
 from .mirror import holdings_read
 from .models import Enrollment, GrantRecord, LedgerEntry, MemberAccess, Operation
-from .sinks import BUILTIN, enrollment_state, sinks_all
+from .sinks import BUILTIN, Sink, enrollment_state, sinks_all
 from .sources import load_sources
 
 
@@ -58,6 +58,9 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
     records = _grant_records(member_ids)
     sinks = list(sinks_all().values())
     projections = {sink.name: _projected_holdings(sink.name, member_ids) for sink in sinks}
+    direct_sinks = [sink for sink in sinks if sink.project is None]
+    derived_sinks = [sink for sink in sinks if sink.project is not None]  # what they hold is derived from access
+    desired_by_member: dict[int, dict] = {}
 
     new_records: list[tuple] = []
     changed_records: list[tuple] = []
@@ -103,39 +106,26 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
         desired = _desired_enrollments(grants, now)
         digest = enrollments_digest(desired.items())
         settled = True
-        for sink in sinks:
+        for sink in direct_sinks:
             here = desired if sink.accepts is None else {k: v for k, v in desired.items() if sink.carries(*k)}
             projection = projections[sink.name]
-            changes = _enrollment_changes(here, projection.state.get(member_id, {}))
+            known = digest if here is desired else None
+            operation = _sink_operation(sink, member_id, here, projection, report, now, digest=known)
             if sink.name == BUILTIN:
                 # With nothing to change and nothing pending, the built-in sink holds exactly what is wanted.
-                settled = not changes and member_id not in projection.unfinished
-            if not changes:
-                continue
-            report.operations_by_sink[sink.name] += 1
-            if sink.name == BUILTIN:
-                report.by_member[member_id] = changes
-                for change in changes:
-                    report.changes[change["action"]] += 1
-            key = f"{sink.name}:{member_id}:{uuid.uuid4().hex}"
-            result = digest if here is desired else enrollments_digest(here.items())
-            operations.append(
-                (
-                    member_id,
-                    sink.name,
-                    _wanted_state(here),
-                    changes,
-                    result,
-                    key,
-                    Operation.PENDING,
-                    0,
-                    now,
-                    now,
-                    "",
-                    "",
-                )
-            )
+                settled = operation is None and member_id not in projection.unfinished
+            if operation is not None:
+                operations.append(operation)
+        if derived_sinks:
+            desired_by_member[member_id] = desired
         access_rows.append((member_id, now, next_change(windows, grants, now), digest, digest if settled else None))
+
+    for sink in derived_sinks:
+        wanted = sink.project(desired_by_member, now)
+        for member_id in member_ids:
+            operation = _sink_operation(sink, member_id, wanted.get(member_id, {}), projections[sink.name], report, now)
+            if operation is not None:
+                operations.append(operation)
 
     report.ledger_entries = len(ledger)
     if not dry_run:
@@ -166,6 +156,24 @@ def _reconcile(member_ids: list[int], now: datetime, cause: Cause, dry_run: bool
     for hook in loaded.after_write:
         hook()
     return report
+
+
+def _sink_operation(
+    sink: Sink, member_id: int, here: dict, projection: Projection, report, now: datetime, digest: str | None = None
+):
+    """The operation row that makes the sink hold `here` for the member (its fingerprint `digest`, when known),
+    or None when it will already."""
+    changes = _enrollment_changes(here, projection.state.get(member_id, {}))
+    if not changes:
+        return None
+    report.operations_by_sink[sink.name] += 1
+    if sink.name == BUILTIN:
+        report.by_member[member_id] = changes
+        for change in changes:
+            report.changes[change["action"]] += 1
+    key = f"{sink.name}:{member_id}:{uuid.uuid4().hex}"
+    digest = digest or enrollments_digest(here.items())
+    return (member_id, sink.name, _wanted_state(here), changes, digest, key, Operation.PENDING, 0, now, now, "", "")
 
 
 def _members_lock(member_ids: list[int]) -> None:

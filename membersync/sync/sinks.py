@@ -65,6 +65,11 @@ class Sink:
     brake_percent: float = 5.0
     # False while the site refuses the credentials: the outbox leases nothing for it.
     healthy: Callable[[], bool] | None = None
+    # A sink whose holdings are not the enrollments themselves but derived from them (a CRM's tags mirror
+    # enrollments): (each member's wanted enrollments, now) -> what the sink should hold per member, in the same
+    # {(kind, id): (status, since, suspended_since)} shape, for a whole reconcile batch at once. None: the
+    # enrollments it carries.
+    project: Callable[[dict[int, dict], datetime], dict[int, dict]] | None = None
 
     @property
     def remote(self) -> bool:
