@@ -640,14 +640,18 @@ class Server:
 # ---- phase 2: draining ----
 
 
-def drain(*, worker: str, profile: cProfile.Profile | None = None) -> tuple[int, int, float, float]:
+def drain(
+    *, worker: str, profile: cProfile.Profile | None = None, statements: Counter | None = None
+) -> tuple[int, int, float, float]:
     """Apply received deliveries exactly as a worker pass begins, until none is left: (settled, queries, seconds,
-    CPU seconds of this process)."""
+    CPU seconds of this process). `statements`, if given, counts the statements run by their start."""
     queries = 0
 
     def count(execute, sql, params, many, context):
         nonlocal queries
         queries += 1
+        if statements is not None:
+            statements[sql[:90]] += 1
         return execute(sql, params, many, context)
 
     now = clock.now()
@@ -768,7 +772,8 @@ def bench_webhooks(
         out(f"  not accepted: {dict(refused)}; the server's log ends with:\n{server_log}")
 
     profiler = cProfile.Profile() if profile else None
-    settled, queries, drain_s, drain_cpu = drain(worker=f"bench:{os.getpid()}", profile=profiler)
+    statements = Counter() if profile else None
+    settled, queries, drain_s, drain_cpu = drain(worker=f"bench:{os.getpid()}", profile=profiler, statements=statements)
     counts = outcomes()
     out(
         f"phase 2, draining: {settled:,} deliveries settled in {drain_s:.2f} s: {settled / drain_s:,.0f} "
@@ -789,6 +794,9 @@ def bench_webhooks(
     out(f"load average (1 min): {load_before:.2f} when the run began, {load_after:.2f} when it ended")
     if profiler:
         out(_profile_text(profiler))
+        out("the most frequent statements (by their first 90 characters), per delivery settled:")
+        for sql, number in statements.most_common(15):
+            out(f"  {number / max(settled, 1):5.2f}  {sql}")
     return {
         "database": database.vendor,
         "deliveries": len(requests),

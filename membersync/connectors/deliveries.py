@@ -91,12 +91,26 @@ def delivery_receive(*, connection: Connection, headers: Mapping[str, str], body
     return delivery
 
 
+# Deliveries that change the catalog: the catalog read for the deliveries before them is read again after them.
+CATALOG_RESOURCES = frozenset({"membership_plan"})
+
+
 def deliveries_apply(*, now: datetime, worker: str, limit: int = 100) -> int:
-    """Lease due deliveries, oldest first, and apply each; returns how many were settled (not left to retry)."""
+    """Lease due deliveries, oldest first, and apply each; returns how many were settled (not left to retry).
+
+    The lease's deliveries share one memo scope: the catalog (and whether anyone holds a seat or a license) is
+    read once for all of them, as a reconcile batch reads it once for its members, and again after a delivery
+    that changes it."""
     settled = 0
-    for delivery in _lease(now, worker, limit):
-        if delivery_apply(delivery, now=now) != Delivery.RECEIVED:
-            settled += 1
+    leased = _lease(now, worker, limit)
+    while leased:
+        with memo.scope():
+            while leased:
+                delivery = leased.pop(0)
+                if delivery_apply(delivery, now=now) != Delivery.RECEIVED:
+                    settled += 1
+                if delivery.resource in CATALOG_RESOURCES:
+                    break
     return settled
 
 
@@ -135,7 +149,7 @@ def delivery_apply(delivery: Delivery, *, now: datetime) -> str:
     try:
         action = delivery.action or "updated"
         extra = handler.fetch(delivery.connection, payload, action=action) if handler.fetch else {}
-        with transaction.atomic(), memo.scope():  # the catalog read once for the delivery and its events
+        with transaction.atomic(), memo.scope():  # the catalog read once for the delivery (or its lease)
             outcome = handler.apply(delivery.connection, payload, action=action, **extra)
     except StoreUnavailable as error:
         return _retry_later(delivery, now, f"the store could not be read: {error}")

@@ -10,9 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Count, Q
 
-from membersync import clock
+from membersync import clock, memo
 from membersync.access.seats import (
     HoldingFacts,
     LicenseFacts,
@@ -148,8 +149,21 @@ def pools_unpaid(org: Organization, now: datetime) -> list[int]:
     return [pk for pk, sub_id in paid_by.items() if not pool_is_paid(subs.get(sub_id), now)]
 
 
+@memo.scoped
+def seats_or_licenses_held() -> bool:
+    """Does anyone hold a seat, or a license (in person or through an organization)? When nobody does, no seat or
+    license gives access to anyone and reading them can be skipped. Read once per memo scope (one delivery, one
+    event, one reconcile batch), never kept longer: the first seat or license given counts from the next scope."""
+    tables = [connection.ops.quote_name(m._meta.db_table) for m in (SeatHolding, LicenseAssignment)]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(f"SELECT 1 FROM (SELECT 1 FROM {t} LIMIT 1) AS any_row" for t in tables))
+        return cursor.fetchone() is not None
+
+
 def members_paid_by(subscription_pks: Iterable[int]) -> set[int]:
     """Members whose seats or licenses a change of these subscriptions may change."""
+    if not seats_or_licenses_held():
+        return set()
     pks = list(subscription_pks)
     licenses = License.objects.filter(subscription_id__in=pks)
     orgs = LicenseAssignment.objects.filter(license__in=licenses, organization__isnull=False).values("organization_id")

@@ -16,11 +16,13 @@ from membersync.catalog.selectors import template_rules
 from membersync.sync.sources import LoadedSources
 
 from .models import License, LicenseAssignment, SeatHolding
-from .selectors import license_facts, paying_subscriptions
+from .selectors import license_facts, paying_subscriptions, seats_or_licenses_held
 
 
 def seat_and_license_sources(member_ids: list[int], now: datetime) -> LoadedSources:
     loaded = LoadedSources()
+    if not seats_or_licenses_held():
+        return loaded
     holdings = list(
         SeatHolding.objects.filter(member_id__in=member_ids).values_list(
             "pk",

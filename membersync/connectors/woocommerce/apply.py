@@ -30,7 +30,7 @@ from ..models import Delivery
 from ..outcomes import Outcome
 from . import payloads
 from .ids import order_line_id, order_line_of, order_prefix, subscription_id
-from .resources import resource_record, resource_seen
+from .resources import resource_last
 from .store import store_client
 
 
@@ -62,7 +62,8 @@ def subscription_apply(
     state = payloads.subscription_read(payload, local_offset=local_offset(connection))
     if state.status == "trash":
         return _subscription_deleted(connection, state.id, source)
-    seen = resource_seen(connection, "subscription", state.id, state=state, modified=state.modified)
+    last = resource_last(connection, "subscription", state.id)
+    seen = last.seen(state=state, modified=state.modified)
     if seen is not None:
         return seen
     _learn_subscription_products(connection, state.products)
@@ -84,7 +85,7 @@ def subscription_apply(
         actor=store_actor(connection),
         source=source,
     )
-    resource_record(connection, "subscription", state.id, state=state, modified=state.modified, customer=state.customer)
+    last.record(state=state, modified=state.modified, customer=state.customer)
     granted = ", ".join(plan.external_id for plan in plans) or (
         "no membership of its own (the store's user memberships say)"
         if connection.settings.get("memberships")
@@ -95,10 +96,11 @@ def subscription_apply(
 
 
 def _subscription_deleted(connection: Connection, store_id: str, source: str) -> Outcome:
+    last = resource_last(connection, "subscription", store_id)
     result = subscription_delete(
         subscription_id=subscription_id(connection, store_id), actor=store_actor(connection), source=source
     )
-    resource_record(connection, "subscription", store_id, deleted=True)
+    last.record(deleted=True)
     return Outcome(Delivery.APPLIED, f"subscription {store_id} was deleted in the store", [result.event_id])
 
 
@@ -142,11 +144,12 @@ def order_apply(
     """`refunded_lines`: the ids of the line items refunded so far (read from the store's refunds), if any."""
     if action == "deleted" or set(payload) == {"id"}:
         order_id = payloads.deleted_id(payload)
+        resource_last(connection, "order", order_id)  # taken first, as every delivery of the order does
         return _order_end(connection, order_id, _granted_lines(connection, order_id), "deleted in the store", source)
     order = payloads.order_read(payload, local_offset=local_offset(connection))
-    seen = resource_seen(
-        connection, "order", order.id, state=(order, sorted(refunded_lines or [])), modified=order.modified
-    )
+    last = resource_last(connection, "order", order.id)
+    state = (order, sorted(refunded_lines or []))
+    seen = last.seen(state=state, modified=order.modified)
     if seen is not None:
         return seen
     if order.status in payloads.ENDING_STATUSES:
@@ -155,7 +158,7 @@ def order_apply(
         outcome = _order_grant(connection, order, set(refunded_lines or []), source)
     else:
         outcome = Outcome(Delivery.IGNORED, f"order {order.id} is {order.status or 'without a status'}: not paid yet")
-    resource_record(connection, "order", order.id, state=(order, sorted(refunded_lines or [])), modified=order.modified)
+    last.record(state=state, modified=order.modified)
     return outcome
 
 
@@ -231,13 +234,14 @@ def customer_apply(
 ) -> Outcome:
     if action == "deleted" or set(payload) == {"id"}:
         customer_id = payloads.deleted_id(payload)
-        resource_record(connection, "customer", customer_id, deleted=True)
+        resource_last(connection, "customer", customer_id).record(deleted=True)
         return Outcome(
             Delivery.APPLIED,
             f"customer {customer_id} was deleted in the store: recorded; her member, access and history are kept",
         )
     customer = payloads.customer_read(payload)
-    seen = resource_seen(connection, "customer", customer.id, state=customer, modified=None)
+    last = resource_last(connection, "customer", customer.id)
+    seen = last.seen(state=customer, modified=None)
     if seen is not None:
         return seen
     identity = Identity.objects.filter(connection=connection, kind=CUSTOMER, external_id=customer.id).first()
@@ -249,5 +253,5 @@ def customer_apply(
         text = f"customer {customer.id} changed email: member {change.member.external_id} follows"
     else:
         text = f"customer {customer.id}: nothing that matters for access changed"
-    resource_record(connection, "customer", customer.id, state=customer, customer=customer)
+    last.record(state=customer, customer=customer)
     return Outcome(Delivery.APPLIED, text)

@@ -23,7 +23,7 @@ from ..models import Delivery
 from ..outcomes import Outcome
 from . import payloads
 from .apply import customer_member, local_offset, store_actor
-from .resources import resource_customer, resource_record, resource_seen
+from .resources import resource_last
 from .store import store_client
 
 
@@ -65,13 +65,15 @@ def user_membership_apply(
     if action == "deleted" or set(state_payload) == {"id"}:
         store_id = payloads.deleted_id(state_payload)
         actor = store_actor(connection)
+        last = resource_last(connection, "user_membership", store_id)
         result = membership_store_delete(connection_name=connection.name, store_id=store_id, actor=actor, source=source)
-        owner = resource_customer(connection, "user_membership", store_id) or "unknown"
-        resource_record(connection, "user_membership", store_id, deleted=True)
+        owner = last.customer_id or "unknown"
+        last.record(deleted=True)
         text = f"user membership {store_id} (customer {owner}) was deleted in the store"
         return Outcome(Delivery.APPLIED, text, [result.event_id])
     state = payloads.user_membership_read(state_payload, local_offset=local_offset(connection))
-    seen = resource_seen(connection, "user_membership", state.id, state=state, modified=None)
+    last = resource_last(connection, "user_membership", state.id)
+    seen = last.seen(state=state, modified=None)
     if seen is not None:
         return seen
     customer = payloads.Customer(state.customer_id, "", "")
@@ -89,7 +91,7 @@ def user_membership_apply(
         actor=store_actor(connection),
         source=source,
     )
-    resource_record(connection, "user_membership", state.id, state=state, customer=customer)
+    last.record(state=state, customer=customer)
     text = f"user membership {state.id} of customer {state.customer_id} is {state.status} in the store"
     return Outcome(Delivery.APPLIED, text, [result.event_id])
 
@@ -118,12 +120,14 @@ def membership_plan_apply(
 ) -> Outcome:
     plan_id = payloads.deleted_id(payload)
     if action == "deleted" or set(payload) == {"id"}:
-        resource_record(connection, "membership_plan", plan_id, deleted=True)
+        resource_last(connection, "membership_plan", plan_id).record(deleted=True)
         return Outcome(
             Delivery.APPLIED,
             f"plan {plan_id} was moved to the trash in the store: its memberships keep following the store",
         )
-    seen = resource_seen(connection, "membership_plan", plan_id, state=dict(payload), modified=None)
+    last = resource_last(connection, "membership_plan", plan_id)
+    state = dict(payload)
+    seen = last.seen(state=state, modified=None)
     if seen is not None:
         return seen
     products = [payloads.store_id(p, field="access_product_ids") for p in payload.get("access_product_ids") or []]
@@ -133,6 +137,6 @@ def membership_plan_apply(
         length=plan_length(payload, connection=connection),
         product_ids=[p for p in products if p],
     )
-    resource_record(connection, "membership_plan", plan_id, state=dict(payload))
+    last.record(state=state)
     verb = "created" if created else "updated"
     return Outcome(Delivery.APPLIED, f"plan {plan.external_id} {verb} from the store's plan {plan_id}")
