@@ -55,40 +55,37 @@ class StoredAccess:
 
 def stored_access(member: Member, course_id: str | None = None) -> list[StoredAccess]:
     """Each course (or group) the member has a live grant or an enrollment for, as last reconciled; with
-    `course_id`, that course only (a grant of a group giving it counts)."""
-    groups = group_courses()
+    `course_id`, that course only (a grant of a group giving it counts). Three small queries when no group is
+    involved (the catalog's groups are read only when one of her rows names a group)."""
     grants = GrantRecord.objects.filter(member=member, state__in=LIVE_STATES).values_list(
         "target_kind", "target_id", "state"
     )
-    enrollments = Enrollment.objects.filter(member=member).values_list(
-        "target_kind", "target_id", "status", "access_from"
+    enrollments = Enrollment.objects.filter(member=member, status=Enrollment.ACTIVE).values_list(
+        "target_kind", "target_id", "access_from"
     )
+    grants, enrollments = list(grants), list(enrollments)
+    groups = group_courses() if any(row[0] != "course" for row in [*grants, *enrollments]) else {}
     computed = MemberAccess.objects.filter(member=member).values_list("computed_at", flat=True).first()
     rank = {"open": 3, "suspended": 2, "pending": 1}
     states: dict[tuple[str, str], tuple[str, set[str]]] = {}
 
-    def note(kind: str, target: str, state: str, via: str) -> None:
-        if course_id is not None:
-            if kind == "course" and target != course_id:
-                return
-            if kind != "course" and course_id not in groups.get(target, ()):
-                return
-            kind, target = "course", course_id
-        best, vias = states.get((kind, target), ("none", set()))
-        vias.add(via)
-        states[(kind, target)] = (state if rank.get(state, 0) > rank.get(best, 0) else best, vias)
+    def key_for(kind: str, target: str) -> tuple[str, str] | None:
+        if course_id is None:
+            return (kind, target)
+        if (kind == "course" and target == course_id) or (kind == "group" and course_id in groups.get(target, ())):
+            return ("course", course_id)
+        return None
 
     for kind, target, state in grants:
-        note(kind, target, state, f"{kind}:{target}")
+        if (key := key_for(kind, target)) is None:
+            continue
+        best, vias = states.get(key, ("none", set()))
+        vias.add(f"{kind}:{target}")
+        states[key] = (state if rank.get(state, 0) > rank.get(best, 0) else best, vias)
     starts: dict[tuple[str, str], datetime] = {}
-    for kind, target, status, access_from in enrollments:
-        if status != Enrollment.ACTIVE or kind == "leader":
+    for kind, target, access_from in enrollments:
+        if kind == "leader" or (key := key_for(kind, target)) is None:
             continue
-        if course_id is not None and not (
-            (kind == "course" and target == course_id) or (kind == "group" and course_id in groups.get(target, ()))
-        ):
-            continue
-        key = ("course", course_id) if course_id is not None else (kind, target)
         starts[key] = min(access_from, starts.get(key, access_from))
         states.setdefault(key, ("none", set()))
     if course_id is not None and not states:
