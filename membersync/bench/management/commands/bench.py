@@ -15,7 +15,7 @@ OWN_OPTIONS = {
 
 
 class Command(MemberSyncCommand):
-    help = "a benchmark (resync, webhooks, convergence) in a temporary database of its own (docs/BENCHMARKS.md)"
+    help = "a benchmark (resync, webhooks, convergence, api) in a temporary database of its own (docs/BENCHMARKS.md)"
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         self.parser = super().create_parser(prog_name, subcommand, **kwargs)
