@@ -11,6 +11,7 @@ OWN_OPTIONS = {
     "webhooks": ("deliveries", "concurrency", "web_workers", "profile"),
     "convergence": ("histories",),
     "api": ("requests",),
+    "sink": ("operations", "latency", "rate", "in_flight"),
 }
 
 
@@ -24,11 +25,26 @@ class Command(MemberSyncCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "which",
-            choices=["resync", "webhooks", "convergence", "api"],
-            metavar="resync/webhooks/convergence/api",
+            choices=["resync", "webhooks", "convergence", "api", "sink"],
+            metavar="resync/webhooks/convergence/api/sink",
             help="resync: reconcile a synthetic site; webhooks: WooCommerce deliveries through `membersync serve`, "
             "then the worker; convergence: random subscription histories delivered badly (docs/RELIABILITY.md); "
-            "api: access checks through the REST API",
+            "api: access checks through the REST API; sink: enrollments through the LearnDash sink (contract site)",
+        )
+        parser.add_argument(
+            "--operations", type=whole_number(1, 10_000_000), metavar="N", help="sink: enrollments (default 100,000)"
+        )
+        parser.add_argument(
+            "--latency",
+            type=whole_number(0, 10_000),
+            metavar="MS",
+            help="sink: the site's latency per request (default 50)",
+        )
+        parser.add_argument(
+            "--rate", type=whole_number(1, 10_000), metavar="R", help="sink: requests per second allowed (default 50)"
+        )
+        parser.add_argument(
+            "--in-flight", type=whole_number(1, 256), metavar="K", help="sink: requests in flight at most (default 8)"
         )
         parser.add_argument(
             "--requests",
@@ -99,6 +115,27 @@ class Command(MemberSyncCommand):
                 call_command("migrate", verbosity=0, interactive=False)
             convergence_bench(histories=options["histories"] or 200, out=self.stdout.write)
             return
+
+        if which == "sink":
+            from membersync.bench.sink import bench_sink
+            from membersync.bench.webhooks import configured_database_refusal
+
+            if refusal := configured_database_refusal():  # a site's database is left as it is
+                raise CommandError(refusal)
+            call_command("migrate", verbosity=0, interactive=False)
+            try:
+                bench_sink(
+                    operations=options["operations"] or 100_000,
+                    latency_ms=50 if options["latency"] is None else options["latency"],
+                    rate=options["rate"] or 50,
+                    in_flight=options["in_flight"] or 8,
+                    out=self.stdout.write,
+                )
+            except RuntimeError as error:
+                raise CommandError(str(error)) from None
+            return
+
+        from membersync.bench.webhooks import bench_webhooks, configured_database_refusal
 
         if which == "api":
             from membersync.bench.api import bench_api
