@@ -14,7 +14,7 @@ errors: LearnDash answers a batch with one result per id (200 always for enrolli
 
 The client never retries and follows no redirects. It can share a `RequestLimiter` between threads: a token
 bucket for the requests per second allowed to one site, and a cap on the requests in flight. The limiter lives in
-this process only: two worker processes driving the same site each have their own (docs/decisions/0012).
+this process only: two worker processes driving the same site each have their own (docs/decisions/0016).
 """
 
 from __future__ import annotations
