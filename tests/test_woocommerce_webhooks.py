@@ -314,3 +314,45 @@ def test_an_order_applied_late_grants_from_when_it_was_paid(client, shop):
     applied("order.created", order, client)
     starts = set(Membership.objects.values_list("start", flat=True))
     assert starts == {datetime(2026, 5, 20, 8, 0, tzinfo=UTC)}
+
+
+# ---- seats paid by a store subscription ----
+
+
+def test_the_first_seat_given_on_a_site_without_any_follows_the_next_delivery_of_the_subscription_paying_it(
+    client, shop
+):
+    from membersync.actors import Actor
+    from membersync.orgs.services.organizations import org_create
+    from membersync.orgs.services.seats import seat_assign, seats_add
+    from membersync.sync.selectors import member_access_from
+
+    applied("subscription.created", subscription(), client)  # nobody holds a seat yet: none are read
+    owner = Identity.objects.get(external_id="1").member.external_id
+    catalog.course_create(external_id="team-course")
+    catalog.seat_type_create(external_id="team", grants=[{"course": "team-course"}])
+    admin = Actor.system("test")
+    org_create(org_id="acme", owner_id=owner, actor=admin)
+    seats_add(org_id="acme", seat_type_id="team", quantity=1, subscription_id="shop/subscription/1300", actor=admin)
+    seat_assign(org_id="acme", member_id="zoe", seat_type_id="team", actor=admin)
+    worker_tick(now=NOW)
+    zoe = Member.objects.get(external_id="zoe")
+    assert member_access_from(zoe, "team-course") is not None
+
+    cancelled = applied(
+        "subscription.updated", subscription(status="cancelled", date_modified_gmt="2026-06-01T11:00:00"), client
+    )
+    assert cancelled.status == Delivery.APPLIED, cancelled.error
+    assert member_access_from(zoe, "team-course") is None  # the seat's payer ended: so did her seat
+
+
+def test_an_order_after_a_new_plan_in_the_same_worker_pass_grants_that_plan(client, shop):
+    order = json.loads(documented("woocommerce-order-v3.json"))
+    assert deliver(client, "order.created", {**order, "id": 1, "customer_id": 8}).status_code == 200  # reads plans
+    assert deliver(client, "membership_plan.created", documented("memberships-plan.json")).status_code == 200
+    order.update(customer_id=9, line_items=[{**order["line_items"][0], "product_id": 84, "variation_id": 0}])
+    assert deliver(client, "order.created", order).status_code == 200
+    worker_tick(now=NOW)  # one lease: the catalog is read again after the plan
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.APPLIED}
+    member = Identity.objects.get(external_id="9").member
+    assert "shop-55" in set(member.memberships.values_list("plan__external_id", flat=True))

@@ -152,8 +152,9 @@ def pools_unpaid(org: Organization, now: datetime) -> list[int]:
 @memo.scoped
 def seats_or_licenses_held() -> bool:
     """Does anyone hold a seat, or a license (in person or through an organization)? When nobody does, no seat or
-    license gives access to anyone and reading them can be skipped. Read once per memo scope (one delivery, one
-    event, one reconcile batch), never kept longer: the first seat or license given counts from the next scope."""
+    license gives access to anyone and reading them can be skipped. Read once per memo scope (one event, one
+    reconcile batch, one worker's lease of deliveries), never kept longer: the first seat or license given counts
+    from the next scope."""
     tables = [connection.ops.quote_name(m._meta.db_table) for m in (SeatHolding, LicenseAssignment)]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(f"SELECT 1 FROM (SELECT 1 FROM {t} LIMIT 1) AS any_row" for t in tables))
