@@ -29,6 +29,10 @@ CATALOGUE: dict[str, ErrorCode] = {
         ErrorCode("not_found", 404, "Check the id: nothing with it exists (create it first, or fix a typo)."),
         ErrorCode("duplicate_id", 409, "Choose another id, or change the existing record instead of creating it."),
         ErrorCode("stale", 409, "Nothing to do: a newer state of this record was already applied."),
+        ErrorCode("in_use", 409, "Remove what the message names as using it first (or keep it and rename it)."),
+        ErrorCode(
+            "confirmation_required", 409, "Review what the message lists, then confirm explicitly to go ahead."
+        ),
         # Who may act.
         ErrorCode("forbidden", 403, "Ask an owner or manager of the organization, or the site's administration."),
         # Memberships and subscriptions.
@@ -54,6 +58,8 @@ CATALOGUE: dict[str, ErrorCode] = {
         ErrorCode("invitation_used", 410, "The invitation was accepted already: sign in instead."),
         ErrorCode("invitation_cancelled", 410, "Ask the organization for a new invitation."),
         ErrorCode("invitation_expired", 410, "Ask the organization for a new invitation."),
+        # A member's data.
+        ErrorCode("has_access", 409, "End the member's memberships, seats and licenses first, then erase her."),
         # The API.
         ErrorCode("unauthorized", 401, "Send a live API key: `Authorization: Bearer ms_...` (membersync apikey)."),
         ErrorCode("rate_limited", 429, "Wait the seconds Retry-After says, then send the request again."),

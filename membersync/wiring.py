@@ -35,12 +35,14 @@ OrderRefundHandler = Callable[..., Iterable[int]]
 
 @cache
 def source_loaders() -> tuple[SourceLoader, ...]:
-    """Every kind of record that gives access: memberships, seats and licenses, enrollments made in the LMS."""
+    """Every kind of record that gives access: memberships, seats and licenses, enrollments made in the LMS, manual
+    grants an operator made."""
     from membersync.lms.sources import lms_sources
+    from membersync.manual.sources import manual_sources
     from membersync.members.sources import membership_sources
     from membersync.orgs.sources import seat_and_license_sources
 
-    return (membership_sources, seat_and_license_sources, lms_sources)
+    return (membership_sources, seat_and_license_sources, lms_sources, manual_sources)
 
 
 @cache
@@ -78,12 +80,16 @@ PeriodicJob = Callable[..., object]
 
 @cache
 def periodic_jobs() -> tuple[PeriodicJob, ...]:
-    """What the worker checks each pass after the deliveries: a connection's nightly verify against its store,
-    when its settings ask for one (`verify`: report or repair, `verify_hour`); a resync asked through the API."""
+    """What the worker checks each pass after the deliveries: its heartbeat, the operators' alerts and
+    retention (ops/jobs.py); a connection's nightly verify against its store,
+    when its settings ask for one (`verify`: report or repair, `verify_hour`); a resync asked through the API; the
+    re-reconcile of the members a plan change touched."""
     from membersync.api.resync import resync_jobs_run
     from membersync.connectors.woocommerce.drift import drift_checks_run
+    from membersync.operations.template_changes import template_change_jobs_run
+    from membersync.ops.jobs import ops_jobs_run
 
-    return (drift_checks_run, resync_jobs_run)
+    return (ops_jobs_run, drift_checks_run, resync_jobs_run, template_change_jobs_run)
 
 
 @cache

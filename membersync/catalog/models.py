@@ -7,8 +7,33 @@ from django.db.models import Q
 from membersync.access.rules import FIXED, SPECIFIC, SUBSCRIPTION, TARGET_KINDS, UNLIMITED
 
 
+class SiteSettings(models.Model):
+    """The site's own settings, one row (catalog.selectors.site_settings_get gives the defaults before it exists)."""
+
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        help_text="The site's time zone (e.g. Europe/Berlin): dates in the admin are shown and entered in it, and "
+        "a grant rule's date without a time opens at midnight there.",
+    )
+    plan_change_confirm_above = models.PositiveIntegerField(
+        default=50,
+        help_text="When a change to a plan's grants would take access away from more members than this, the change "
+        "waits until an operator ticks 'I confirm these removals'.",
+    )
+
+    class Meta:
+        verbose_name = "site settings"
+        verbose_name_plural = "site settings"
+
+    def __str__(self):
+        return f"Site settings (time zone {self.timezone})"
+
+
 class Course(models.Model):
-    external_id = models.CharField(max_length=64, unique=True, help_text="LearnDash course id (or a name of yours)")
+    external_id = models.CharField(
+        max_length=64, unique=True, help_text="The LearnDash course id (or a short name of yours): fixed once saved."
+    )
     title = models.CharField(max_length=200)
 
     class Meta:
@@ -21,12 +46,15 @@ class Course(models.Model):
 class Group(models.Model):
     """A LearnDash group: its members can open its courses."""
 
-    external_id = models.CharField(max_length=64, unique=True)
+    external_id = models.CharField(
+        max_length=64, unique=True, help_text="The LearnDash group id (or a short name of yours): fixed once saved."
+    )
     title = models.CharField(max_length=200)
     courses = models.ManyToManyField(Course, related_name="groups", blank=True)
 
     class Meta:
         ordering = ["title"]
+        verbose_name = "LearnDash group"
 
     def __str__(self):
         return self.title
@@ -38,14 +66,27 @@ LENGTH_CHOICES = [(k, k) for k in (UNLIMITED, SPECIFIC, FIXED, SUBSCRIPTION)]
 class Plan(models.Model):
     """A WooCommerce Memberships plan: what it grants, and for how long."""
 
-    external_id = models.CharField(max_length=64, unique=True)
+    external_id = models.CharField(
+        max_length=64, unique=True, help_text="A short id (the store's plan id or slug): fixed once saved."
+    )
     name = models.CharField(max_length=200)
-    length_kind = models.CharField(max_length=16, choices=LENGTH_CHOICES, default=UNLIMITED)
-    length_duration = models.CharField(max_length=32, blank=True, help_text='for "specific": e.g. "30 days"')
-    fixed_start = models.DateTimeField(null=True, blank=True)
-    fixed_end = models.DateTimeField(null=True, blank=True)
+    length_kind = models.CharField(
+        max_length=16,
+        choices=LENGTH_CHOICES,
+        default=UNLIMITED,
+        verbose_name="access length",
+        help_text="unlimited: until cancelled; specific: a length from the start; fixed: between two dates; "
+        "subscription: as long as the subscription that pays for it.",
+    )
+    length_duration = models.CharField(
+        max_length=32, blank=True, verbose_name="length", help_text='For "specific": e.g. "30 days", "1 year".'
+    )
+    fixed_start = models.DateTimeField(null=True, blank=True, help_text='For "fixed": access starts then.')
+    fixed_end = models.DateTimeField(null=True, blank=True, help_text='For "fixed": access ends then.')
     on_hold_grace = models.CharField(
-        max_length=32, blank=True, help_text="how long access survives a subscription on-hold (empty: none)"
+        max_length=32,
+        blank=True,
+        help_text='How long access survives a subscription on hold, e.g. "1 day" (empty: it is paused at once).',
     )
     # The store's products (or variations) whose purchase grants the plan: WooCommerce Memberships'
     # access_product_ids. Ids as strings.
@@ -94,9 +135,18 @@ class AccessRule(models.Model):
     target_kind = models.CharField(max_length=16, choices=TARGET_CHOICES, default="course")
     course = models.ForeignKey(Course, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    after = models.CharField(max_length=32, blank=True, help_text='drip: e.g. "14 days" (empty: immediately)')
-    on_date = models.DateTimeField(null=True, blank=True, help_text="opens on this date instead")
-    after_trial = models.BooleanField(default=False, help_text="count from the end of the free trial")
+    after = models.CharField(
+        max_length=32,
+        blank=True,
+        verbose_name="opens after",
+        help_text='A drip: e.g. "14 days", "2 weeks", "1 month" of active membership (empty: immediately).',
+    )
+    on_date = models.DateTimeField(
+        null=True, blank=True, verbose_name="opens on", help_text="Or a date (in the site's time zone) instead."
+    )
+    after_trial = models.BooleanField(
+        default=False, verbose_name="after the trial", help_text="Count from the end of the free trial."
+    )
 
     class Meta:
         constraints = [

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from membersync import memo
 from membersync.access.durations import Duration
 from membersync.access.rules import FIXED, SPECIFIC, GrantRule, Length, Schedule, Target
 from membersync.access.sources import PlanFacts
 
-from .models import AccessRule, Group, LicenseType, Plan
+from .models import AccessRule, Group, LicenseType, Plan, SiteSettings
+
+
+def site_settings_get() -> SiteSettings:
+    """The site's settings (unsaved defaults until an operator saves them)."""
+    return SiteSettings.objects.filter(pk=1).first() or SiteSettings(pk=1)
+
+
+def site_timezone() -> ZoneInfo:
+    try:
+        return ZoneInfo(site_settings_get().timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def _rule(rule: AccessRule, target_ids: dict[tuple[str, int], str]) -> GrantRule:
