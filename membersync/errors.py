@@ -58,6 +58,8 @@ CATALOGUE: dict[str, ErrorCode] = {
         ErrorCode("invitation_used", 410, "The invitation was accepted already: sign in instead."),
         ErrorCode("invitation_cancelled", 410, "Ask the organization for a new invitation."),
         ErrorCode("invitation_expired", 410, "Ask the organization for a new invitation."),
+        # A member's data.
+        ErrorCode("has_access", 409, "End the member's memberships, seats and licenses first, then erase her."),
         # The API.
         ErrorCode("unauthorized", 401, "Send a live API key: `Authorization: Bearer ms_...` (membersync apikey)."),
         ErrorCode("rate_limited", 429, "Wait the seconds Retry-After says, then send the request again."),

@@ -14,6 +14,14 @@ EMAIL_BACKEND         Django email backend (default: console, which prints email
                       EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS (1) or EMAIL_USE_SSL, EMAIL_TIMEOUT (10)
 DEFAULT_FROM_EMAIL    sender of members' notifications and portal invitations
 OPERATOR_EMAILS       who is alerted when something needs an operator (comma-separated)
+HEALTH_WORKER_STALE_SECONDS  a worker silent this long counts as stopped (default 300): /healthz, alerts
+HEALTH_MAX_LAG_SECONDS  a sink whose oldest due operation waited longer is "degraded" in /healthz (default 600)
+ALERT_CONNECTION_FAILURES  calls failed in a row before a connection counts as failing (default 5)
+ALERT_STORE_SILENT_HOURS  a WooCommerce store that sent nothing this long is alerted (default 24)
+METRICS_TOKEN         /metrics answers a scraper sending it as a bearer token; unset: this machine only (default)
+LOG_FORMAT            "json" (default: one JSON object per line, with the correlation id) or "text"
+RETENTION_DELIVERY_DAYS, RETENTION_EVENT_DAYS  raw webhook deliveries / inbox events older than this are deleted
+                      by the worker (default 0: kept forever; how long is the site's legal decision)
 MEMBERSYNC_PUBLIC_URL  where stores reach MemberSync: the start of the webhook URLs `membersync connect` prints
 DEFAULT_ON_HOLD_GRACE  on-hold grace of a plan imported from a store or made in the admin (default "1 day")
 WEBHOOK_MAX_BYTES     largest webhook body accepted (default 2 MiB; larger: 413)
@@ -94,10 +102,12 @@ INSTALLED_APPS = [
     "membersync.demo",
     "membersync.bench",
     "membersync.api",
+    "membersync.ops",
     "membersync.operations",
 ]
 
 MIDDLEWARE = [
+    "membersync.ops.logs.CorrelationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "membersync.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -210,9 +220,30 @@ SINK_HTTP_TIMEOUT_SECONDS = float(os.environ.get("SINK_HTTP_TIMEOUT_SECONDS", "1
 # The API's requests per minute for each key (a key may set its own: `membersync apikey create --rate N`).
 API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
 
+# Health, alerts, metrics and retention (membersync/ops/, README "Keep it healthy").
+HEALTH_WORKER_STALE_SECONDS = int(os.environ.get("HEALTH_WORKER_STALE_SECONDS", "300"))
+HEALTH_MAX_LAG_SECONDS = int(os.environ.get("HEALTH_MAX_LAG_SECONDS", "600"))
+ALERT_CONNECTION_FAILURES = int(os.environ.get("ALERT_CONNECTION_FAILURES", "5"))
+ALERT_STORE_SILENT_HOURS = int(os.environ.get("ALERT_STORE_SILENT_HOURS", "24"))
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+RETENTION_DELIVERY_DAYS = int(os.environ.get("RETENTION_DELIVERY_DAYS", "0"))
+RETENTION_EVENT_DAYS = int(os.environ.get("RETENTION_EVENT_DAYS", "0"))
+
+# One line per event; the correlation id (membersync/ops/logs.py) on every line.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"correlation": {"()": "membersync.ops.logs.CorrelationFilter"}},
+    "formatters": {
+        "json": {"()": "membersync.ops.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["correlation"],
+            "formatter": "text" if os.environ.get("LOG_FORMAT", "json") == "text" else "json",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

@@ -12,5 +12,6 @@ urlpatterns = [
     path("portal/", include("membersync.portal.urls")),
     path("webhooks/", include("membersync.connectors.urls")),
     path("api/v1/", include("membersync.api.urls", namespace="api")),
+    path("", include("membersync.ops.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

@@ -9,6 +9,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from membersync.ops.logs import delivery_correlation_bind
 from membersync.people.models import LEARNDASH, WOOCOMMERCE, Connection
 from membersync.people.services import connection_delivery_record, connection_signature_refused
 
@@ -46,6 +47,7 @@ def woocommerce_receive(request: HttpRequest, name: str) -> JsonResponse:
         log.warning("connection %s: a delivery with a missing or wrong signature was refused", name)
         return _error(401, "the X-WC-Webhook-Signature header is missing or does not match this connection's secret")
     delivery = delivery_receive(connection=connection, headers=headers, body=body)
+    delivery_correlation_bind(delivery)
     return JsonResponse({"ok": True, "delivery": delivery.pk})
 
 
@@ -72,4 +74,5 @@ def learndash_receive(request: HttpRequest, name: str) -> JsonResponse:
             401, f"the {companion.SIGNATURE_HEADER} header is missing or does not match this connection's secret"
         )
     delivery = companion.companion_delivery_receive(connection=connection, headers=headers, body=body)
+    delivery_correlation_bind(delivery)
     return JsonResponse({"ok": True, "delivery": delivery.pk})
