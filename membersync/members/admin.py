@@ -222,7 +222,7 @@ class MembershipAdmin(DateHierarchyBoundsMixin, admin.ModelAdmin):
         """Create a membership through members.services.membership_create, never by saving a row."""
         if not self.has_add_permission(request):
             return redirect("admin:members_membership_changelist")
-        form = MembershipCreateForm(request.POST or None)
+        form = MembershipCreateForm(request.POST or None, initial={"member": request.GET.get("member", "")})
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             if data["status"] == DELAYED and data["start"] is None:
