@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "membersync.members",
     "membersync.orgs",
     "membersync.lms",
+    "membersync.tags",
     "membersync.manual",
     "membersync.sync",
     "membersync.portal",

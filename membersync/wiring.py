@@ -36,21 +36,23 @@ OrderRefundHandler = Callable[..., Iterable[int]]
 @cache
 def source_loaders() -> tuple[SourceLoader, ...]:
     """Every kind of record that gives access: memberships, seats and licenses, enrollments made in the LMS, manual
-    grants an operator made."""
+    grants an operator made, CRM tags applied in the CRM or by an operator (tags/)."""
     from membersync.lms.sources import lms_sources
     from membersync.manual.sources import manual_sources
     from membersync.members.sources import membership_sources
     from membersync.orgs.sources import seat_and_license_sources
+    from membersync.tags.sources import tag_sources
 
-    return (membership_sources, seat_and_license_sources, lms_sources, manual_sources)
+    return (membership_sources, seat_and_license_sources, lms_sources, manual_sources, tag_sources)
 
 
 @cache
 def sinks() -> dict[str, Sink]:
-    """Where operations go, by name: the built-in enrollment table (the embedded LMS)."""
+    """Where operations go, by name: the built-in enrollment table (the embedded LMS), the built-in CRM's tags."""
     from membersync.sync.sinks import builtin_sink
+    from membersync.tags.sinks import builtin_crm_sink
 
-    return {"builtin": builtin_sink()}
+    return {"builtin": builtin_sink(), "crm": builtin_crm_sink()}
 
 
 @cache

@@ -22,14 +22,14 @@ from membersync.people.models import Member
 from membersync.sync.selectors import inbox_is_empty
 from membersync.sync.worker import worker_run_until
 
-from . import events_lms, events_members, events_orgs, events_subscriptions  # noqa: F401  (they register events and checks)
+from . import events_lms, events_members, events_orgs, events_subscriptions, events_tags  # noqa: F401  (they register events and checks)
 from .parsing import MAX_FILE_BYTES, Node, ScenarioError, decode, ident, load, parse_moment, plain
 from .registry import ERROR_CODES, EVENTS, LATER_EVENTS, MEMBER_CHECKS, ORG_CHECKS, Context
 
 log = logging.getLogger(__name__)
 
 TOP_KEYS = {"title", "catalog", "timeline"}
-CATALOG_KEYS = {"courses", "groups", "plans", "seat_types", "license_types", "timezone"}
+CATALOG_KEYS = {"courses", "groups", "plans", "seat_types", "license_types", "timezone", "tags"}
 STEP_KEYS = {"at", "do", "expect", "error", "as"}
 # Keys whose value names one object: a list or a mapping there is a mistake (`member: [a, b]`).
 ID_KEYS = {"id", "member", "plan", "seat_type", "type", "to_member", "to_org", "owner_org", "owner", "from"}
@@ -220,22 +220,28 @@ def _catalog(node: Node, result: FileResult) -> ZoneInfo:
         except ServiceError as error:
             raise ScenarioError(str(error), item.line) from None
 
+    if "tags" in catalog_map:
+        result.line = catalog_map["tags"].line
+        events_tags.catalog_tags_create(plain(catalog_map["tags"]))
     for item, value in entries("courses"):
         create(
             item,
-            {"id", "title"},
+            {"id", "title", "settings"},
             lambda v: catalog.course_create(external_id=str(v["id"]), title=v.get("title", "")),
             value,
         )
+        if "settings" in value:
+            events_tags.course_settings_apply(str(value["id"]), value["settings"])
     for item, value in entries("groups"):
         create(
             item,
-            {"id", "title", "courses"},
+            {"id", "title", "courses", *events_tags.GROUP_TAG_SETTINGS},
             lambda v: catalog.group_create(
                 external_id=str(v["id"]), title=v.get("title", ""), course_ids=[str(c) for c in v.get("courses", [])]
             ),
             value,
         )
+        events_tags.group_settings_apply(str(value["id"]), value)
     for item, value in entries("plans"):
         create(
             item,
