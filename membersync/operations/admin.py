@@ -8,12 +8,11 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
 
 from membersync.actors import Actor
 from membersync.catalog.forms import LicenseTypeForm, PlanForm, RuleForm, RuleFormSet, TemplateForm, template_initial
 from membersync.catalog.models import Course, Group, LicenseType, Plan, SeatType, SiteSettings
-from membersync.catalog.selectors import length_of, site_settings_get
+from membersync.catalog.selectors import length_of
 from membersync.errors import ServiceError
 
 from .models import PlanChangeJob
@@ -271,26 +270,19 @@ class LicenseTypeAdmin(TemplateAdmin):
 class SiteSettingsAdmin(admin.ModelAdmin):
     fields = ("timezone", "plan_change_confirm_above")
 
+    list_display = ("__str__", "timezone", "plan_change_confirm_above")
+
     def has_add_permission(self, request):
-        return False
+        return not SiteSettings.objects.exists()  # one row: added once, then changed
 
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def changelist_view(self, request, extra_context=None):
-        settings = site_settings_get()
-        if settings._state.adding:
-            services.site_settings_change(
-                timezone=settings.timezone,
-                plan_change_confirm_above=settings.plan_change_confirm_above,
-                actor=_actor(request),
-            )
-        return redirect(reverse("admin:catalog_sitesettings_change", args=[1]))
-
     def save_model(self, request, obj, form, change):
-        services.site_settings_change(
+        saved = services.site_settings_change(
             timezone=obj.timezone, plan_change_confirm_above=obj.plan_change_confirm_above, actor=_actor(request)
         )
+        obj.pk = saved.value.pk
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         return _refusals_on_form(super().changeform_view, self, request, object_id, form_url, extra_context)

@@ -3,7 +3,7 @@ from each one's own start. Before the change is saved the operator sees who woul
 dry run through the reconciler); the change is saved with a job listing exactly those members, and the worker
 re-reconciles them in batches (`template_change_jobs_run`, a periodic job), the change's event as the ledger's
 cause. A change that would take access away from more members than the site's threshold is refused unless the
-operator confirms it (docs/decisions/0016-plan-changes-from-the-admin.md)."""
+operator confirms it (docs/decisions/0021-plan-changes-from-the-admin.md)."""
 
 from __future__ import annotations
 
