@@ -26,12 +26,14 @@ def fast_passwords(settings):
     settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
-def upload(client: Client, org_id: str, text: str | bytes):
+def upload(client: Client, org_id: str, text: str | bytes, *, confirm: bool = True):
+    """Upload the file (a preview), then import it as previewed: the page after the import, or the refusal."""
     data = text.encode() if isinstance(text, str) else text
-    return client.post(
-        reverse("portal:org_import", kwargs={"org_id": org_id}),
-        {"file": SimpleUploadedFile("people.csv", data, content_type="text/csv")},
-    )
+    url = reverse("portal:org_import", kwargs={"org_id": org_id})
+    preview = client.post(url, {"file": SimpleUploadedFile("people.csv", data, content_type="text/csv")})
+    if preview.status_code != 302 or not confirm:
+        return preview
+    return client.post(url, {"confirm": "1"}, follow=True)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""The people CSV (`email, first_name, last_name, role`): reading it, checking every row before anything is written,
-and writing it back out.
+"""The people CSV (`email, first_name, last_name, role`, and optionally `seat_type`): reading it, checking every
+row before anything is written, and writing it back out.
 
 Rows are numbered as a spreadsheet shows them (the header is row 1), so a person can find the row the report names.
 """
@@ -15,6 +15,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 COLUMNS = ("email", "first_name", "last_name", "role")
+# Read when present: the seat type (its id) whose free seat the person is given (an invitation holds it).
+OPTIONAL_COLUMNS = ("seat_type",)
+TEMPLATE = "email,first_name,last_name,role,seat_type\r\nada@example.com,Ada,Lovelace,member,\r\n"
 IMPORTABLE_ROLES = ("member", "manager")
 # "owner" is read so that an exported file imports back; the import leaves owners as they are.
 ROLES = (*IMPORTABLE_ROLES, "owner")
@@ -29,6 +32,7 @@ class PersonRow:
     first_name: str
     last_name: str
     role: str
+    seat_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ def people_csv_parse(data: bytes | str) -> ParsedPeople:
     duplicated = sorted({name for name in names if name in COLUMNS and names.count(name) > 1})
     if duplicated:
         return ParsedPeople(file_error=f"Column {', '.join(duplicated)} appears more than once. Nothing was imported.")
-    position = {column: names.index(column) for column in COLUMNS}
+    position = {column: names.index(column) for column in (*COLUMNS, *OPTIONAL_COLUMNS) if column in names}
     width = len(names)
 
     parsed = ParsedPeople()
@@ -85,7 +89,7 @@ def people_csv_parse(data: bytes | str) -> ParsedPeople:
                 return ParsedPeople(file_error=f"The file has more than {MAX_ROWS:,} people: split it into parts.")
             if len(cells) < width:
                 cells = cells + [""] * (width - len(cells))
-            values = {column: _unquote(cells[position[column]].strip()) for column in COLUMNS}
+            values = {column: _unquote(cells[index].strip()) for column, index in position.items()}
             refusal = _row_refusal(values, first_row_of)
             email = values["email"].lower()
             if refusal:
@@ -99,6 +103,7 @@ def people_csv_parse(data: bytes | str) -> ParsedPeople:
                     first_name=values["first_name"],
                     last_name=values["last_name"],
                     role=values["role"].lower() or "member",
+                    seat_type=values.get("seat_type", ""),
                 )
             )
     except csv.Error as error:
@@ -125,11 +130,14 @@ def _row_refusal(values: dict[str, str], first_row_of: dict[str, int]) -> str | 
     return None
 
 
+EXPORT_EXTRA = ("status", "seat_types", "licenses", "courses")
+
+
 def people_csv_write(rows: Iterable[tuple[str, ...]], out: io.TextIOBase) -> None:
-    """Rows of (email, first_name, last_name, role, status): the import's columns first, so it reads the file
-    back (it ignores the extra status column)."""
+    """Rows of (email, first_name, last_name, role, status, seat types, licenses, courses): the import's columns
+    first, so it reads the file back (it ignores the others; several values in one cell are joined by "; ")."""
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow((*COLUMNS, "status"))
+    writer.writerow((*COLUMNS, *EXPORT_EXTRA))
     for row in rows:
         writer.writerow([_spreadsheet_safe(value) for value in row])
 
@@ -149,3 +157,11 @@ def _unquote(value: str) -> str:
 
 def _columns_text() -> str:
     return ", ".join(COLUMNS)
+
+
+def report_csv_write(rows: Iterable[list], out: io.TextIOBase) -> None:
+    """An import's report: (row, email, result, why) per row of the file."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(("row", "email", "result", "why"))
+    for row in rows:
+        writer.writerow([_spreadsheet_safe(str(value)) for value in row])

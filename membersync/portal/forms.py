@@ -63,7 +63,8 @@ class SeatMoveForm(forms.Form):
 class PeopleImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text="Columns: email, first_name, last_name, role (member or manager; empty means member).",
+        help_text="Columns: email, first_name, last_name, role (member or manager; empty means member), and "
+        "optionally seat_type.",
     )
 
     def clean_file(self):

@@ -9,8 +9,17 @@ from django.contrib.auth import get_user_model
 
 from membersync import clock
 from membersync.catalog.models import Course, Group
-from membersync.orgs.models import MANAGER, OWNER, Invitation, License, Organization, OrgRole, invitation_token_hash
-from membersync.orgs.selectors import OrgPeople
+from membersync.orgs.models import (
+    MANAGER,
+    OWNER,
+    Invitation,
+    License,
+    Organization,
+    OrgRole,
+    Seat,
+    invitation_token_hash,
+)
+from membersync.orgs.selectors import OrgPeople, org_people
 from membersync.people.models import Member
 from membersync.sync.selectors import target_states
 
@@ -107,9 +116,12 @@ def course_access_bars(org: Organization, people: OrgPeople) -> list[Bar]:
     return bars
 
 
-def people_rows_for_export(org: Organization) -> list[tuple[str, str, str, str, str]]:
-    """(email, first_name, last_name, role, status) for the people in the organization and its pending
-    invitations: the import reads the first four columns, so an export can be edited and imported back."""
+def people_rows_for_export(org: Organization) -> list[tuple[str, ...]]:
+    """(email, first_name, last_name, role, status, seat types, licenses, courses) for the people in the
+    organization and its pending invitations: the import reads the first columns, so an export can be edited and
+    imported back. Courses are those each person can open now or has suspended, by title."""
+    people = {person.member.pk: person for person in org_people(org).people}
+    access = people_access(org)
     rows = []
     for member, role in (
         (r.member, r.role)
@@ -117,11 +129,26 @@ def people_rows_for_export(org: Organization) -> list[tuple[str, str, str, str, 
     ):
         user = member.user
         first, last = (user.first_name, user.last_name) if user else _split_name(member.name)
-        rows.append((member.email or (user.email if user else ""), first, last, role, "joined"))
+        person = people.get(member.pk)
+        seats = "; ".join(person.seat_types) if person else ""
+        licenses = "; ".join(str(lic) for lic in person.licenses) if person else ""
+        courses = "; ".join(
+            cell.title + ("" if cell.status == "open" else f" ({cell.status})")
+            for cell in access.get(member.pk, [])
+            if cell.status != "pending"
+        )
+        email = member.email or (user.email if user else "")
+        rows.append((email, first, last, role, "joined", seats, licenses, courses))
     now = clock.now()
+    held_by = dict(
+        Seat.objects.filter(organization=org, invitation__isnull=False).values_list("invitation_id", "seat_type__name")
+    )
     for invitation in Invitation.objects.filter(organization=org, status=Invitation.PENDING).order_by("pk"):
         status = "invited" if invitation.expires_at > now else "invitation expired"
-        rows.append((invitation.email, invitation.first_name, invitation.last_name, invitation.role, status))
+        held = held_by.get(invitation.pk, "")
+        rows.append(
+            (invitation.email, invitation.first_name, invitation.last_name, invitation.role, status, held, "", "")
+        )
     return rows
 
 
@@ -131,6 +158,19 @@ def _split_name(name: str) -> tuple[str, str]:
 
 
 # ---- what the people page offers ----
+
+
+def people_matching(people: list, query: str) -> list:
+    """The people whose name, email or id contains every word of `query` (case-insensitively), in page order."""
+    words = query.lower().split()
+    if not words:
+        return list(people)
+
+    def text(person) -> str:
+        member = person.member
+        return f"{member.name} {member.email} {member.external_id}".lower()
+
+    return [person for person in people if all(word in text(person) for word in words)]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ messages beside the field they name."""
 from __future__ import annotations
 
 import io
+from collections import Counter
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -14,6 +15,8 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,7 +32,8 @@ from membersync.orgs.permissions import can_manage
 
 from . import selectors
 from .charts import ACCESS_PARTS, SEAT_PARTS, Bar, bar_chart_svg
-from .csv_people import people_csv_parse, people_csv_write
+from .csv_people import TEMPLATE as PEOPLE_TEMPLATE
+from .csv_people import people_csv_parse, people_csv_write, report_csv_write
 from .forms import (
     ROLE_CHOICES,
     InviteForm,
@@ -40,7 +44,7 @@ from .forms import (
     SeatMoveForm,
     SetPasswordForm,
 )
-from .services import REFUSED, invitations_send, people_import
+from .services import INVITED, REFUSED, RowOutcome, invitation_resend, invitations_send, people_import
 from .throttle import ThrottledAuthenticationForm
 
 SOURCE = "portal"
@@ -221,9 +225,15 @@ def _transfer_choices(people) -> list[tuple[str, str]]:
     return [(p.member.external_id, _person_label(p.member)) for p in people.people if p.role != OWNER]
 
 
+PEOPLE_PER_PAGE = 50
+
+
 def _people_page(request, org, invite_form=None, transfer_form=None, status=200):
     people = org_selectors.org_people(org)
     viewer_id = request.actor.member_id
+    query = request.GET.get("q", "").strip()[:200]
+    found = selectors.people_matching(people.people, query)
+    page = Paginator(found, PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
     rows = [
         (
             person,
@@ -234,7 +244,7 @@ def _people_page(request, org, invite_form=None, transfer_form=None, status=200)
                 person_role=person.role,
             ),
         )
-        for person in people.people
+        for person in page.object_list
     ]
     is_owner = request.org_role == OWNER
     context = {
@@ -242,6 +252,9 @@ def _people_page(request, org, invite_form=None, transfer_form=None, status=200)
         "rows": rows,
         "viewer_id": viewer_id,
         "people": people.people,
+        "found": found,
+        "page": page,
+        "query": query,
         "invitations": people.invitations,
         "access": selectors.people_access(org),
         "role_choices": ROLE_CHOICES,
@@ -352,6 +365,26 @@ def org_invitation_cancel(request, org):
 
 @require_POST
 @org_manager_required
+def org_invitation_resend(request, org):
+    invitation = selectors.pending_invitation_in_org(org, request.POST.get("invitation", ""))
+    if invitation is None:
+        raise Http404("No such pending invitation in this organization")
+    try:
+        resent = invitation_resend(org=org, invitation_id=invitation.pk, actor=request.actor, source=SOURCE)
+    except ServiceError as error:
+        messages.error(request, f"The invitation of {invitation.email} was not sent again: {error.message}.")
+    else:
+        invitations_send(invitations=[resent], accept_url=_accept_url(request))
+        messages.success(
+            request,
+            f"The invitation was sent again to {resent.email}, with a new link until {resent.expires_at:%d %B %Y}; "
+            "the earlier link no longer works.",
+        )
+    return redirect("portal:org_people", org_id=org.external_id)
+
+
+@require_POST
+@org_manager_required
 def org_ownership_transfer(request, org):
     people = org_selectors.org_people(org)
     form = OwnershipTransferForm(request.POST, member_choices=_transfer_choices(people))
@@ -380,7 +413,10 @@ def _seat_forms(org, people, data=None, which=None):
     holders = [(p.member.external_id, _person_label(p.member)) for p in people.people if p.seat_types]
     return {
         "assign_form": SeatAssignForm(
-            data if which == "assign" else None, member_choices=everyone, seat_type_choices=seat_choices
+            data if which == "assign" else None,
+            member_choices=everyone,
+            seat_type_choices=seat_choices,
+            initial=_seat_assign_defaults(org, people),
         ),
         "move_form": SeatMoveForm(
             data if which == "move" else None,
@@ -390,6 +426,14 @@ def _seat_forms(org, people, data=None, which=None):
             prefix="move",
         ),
     }
+
+
+def _seat_assign_defaults(org, people) -> dict:
+    """A free seat goes to someone without one: the first person holding no seat, and a seat type with free
+    seats."""
+    without = next((p.member.external_id for p in people.people if not p.seat_types), None)
+    free = next((use.seat_type_id for use in org_selectors.org_dashboard(org) if use.free > 0), None)
+    return {key: value for key, value in (("member", without), ("seat_type", free)) if value is not None}
 
 
 def _person_label(member) -> str:
@@ -554,29 +598,115 @@ def org_license_revoke(request, org, license_id):
     return render(request, "portal/license_revoke.html", context)
 
 
+REPORT_ROWS_PER_PAGE = 100
+
+
+def _import_key(org) -> str:
+    return f"portal-import-{org.external_id}"
+
+
+class _Preview(Exception):
+    """Raised inside the preview's transaction so that everything the import did is rolled back."""
+
+
+def _import_run(request, org, text: str, *, preview: bool):
+    """Run the import of `text`; a preview runs the very same service and rolls it all back (no event, no
+    invitation, no email). Returns (report, error)."""
+    parsed = people_csv_parse(text)
+    if parsed.file_error:
+        return None, parsed.file_error
+    try:
+        if not preview:
+            return people_import(org=org, parsed=parsed, actor=request.actor, source=SOURCE), None
+        with transaction.atomic():
+            report = people_import(org=org, parsed=parsed, actor=request.actor, source=SOURCE)
+            raise _Preview
+    except _Preview:
+        return report, None
+    except ServiceError as error:
+        return None, error.message
+
+
 @org_manager_required
 def org_import(request, org):
+    """Upload (POST with a file): a preview of what the import will do, nothing done yet; "Import" (POST with
+    confirm): the same file, imported. The report stays for the session: paged (?page=N) and as CSV."""
     form = PeopleImportForm(request.POST or None, request.FILES or None)
-    report = file_error = None
+    key = _import_key(org)
+    stored = request.session.get(key) or {}
     status = 200
+    if request.method == "POST" and request.POST.get("confirm"):
+        text = stored.get("text")
+        if not text:
+            messages.error(request, "Nothing to import: upload the file again.")
+            return redirect("portal:org_import", org_id=org.external_id)
+        report, error = _import_run(request, org, text, preview=False)
+        if error:
+            messages.error(request, f"Nothing was imported: {error}")
+        else:
+            invitations_send(invitations=report.invitations, accept_url=_accept_url(request))
+            stored = {"preview": False, "rows": [_row_list(row) for row in report.rows]}
+            request.session[key] = stored
+            messages.success(request, f"Imported: {report.done} rows done, {report.count_refused} refused.")
+        return redirect("portal:org_import", org_id=org.external_id)
     if request.method == "POST":
         if form.is_valid():
-            parsed = people_csv_parse(form.cleaned_data["file"].read())
-            if parsed.file_error:
-                form.add_error("file", parsed.file_error)
-                status = 400
-            else:
-                try:
-                    report = people_import(org=org, parsed=parsed, actor=request.actor, source=SOURCE)
-                except ServiceError as error:
-                    form.add_error("file", error.message)
-                    status = 400
+            raw = form.cleaned_data["file"].read()
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = None
+                form.add_error("file", "The file is not UTF-8 text. Save it from your spreadsheet as CSV UTF-8.")
+            if text is not None:
+                report, error = _import_run(request, org, text, preview=True)
+                if error:
+                    form.add_error("file", error)
                 else:
-                    invitations_send(invitations=report.invitations, accept_url=_accept_url(request))
-        else:
-            status = 400
-    context = {"org": org, "form": form, "report": report, "file_error": file_error, "REFUSED": REFUSED}
+                    stored = {"preview": True, "text": text, "rows": [_row_list(row) for row in report.rows]}
+                    request.session[key] = stored
+                    return redirect("portal:org_import", org_id=org.external_id)
+        status = 400
+        stored = {}
+    rows = [RowOutcome(*row) for row in stored.get("rows", [])]
+    page = Paginator(rows, REPORT_ROWS_PER_PAGE).get_page(request.GET.get("page")) if rows else None
+    counts = Counter(row.outcome for row in rows)
+    context = {
+        "org": org,
+        "form": form,
+        "page": page,
+        "preview": stored.get("preview"),
+        "total": len(rows),
+        "done": len(rows) - counts.get(REFUSED, 0),
+        "refused": counts.get(REFUSED, 0),
+        "invited": counts.get(INVITED, 0),
+        "REFUSED": REFUSED,
+    }
     return render(request, "portal/import.html", context, status=status)
+
+
+def _row_list(row: RowOutcome) -> list:
+    return [row.row, row.email, row.outcome, row.detail]
+
+
+@org_manager_required
+def org_import_report(request, org):
+    """The last import's (or preview's) report as CSV: row, email, result, why."""
+    stored = request.session.get(_import_key(org)) or {}
+    if not stored.get("rows"):
+        raise Http404("No import report in this session")
+    out = io.StringIO()
+    report_csv_write(stored["rows"], out)
+    name = "preview" if stored.get("preview") else "report"
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{org.external_id}-import-{name}.csv"'
+    return response
+
+
+@org_manager_required
+def org_import_template(request, org):
+    response = HttpResponse(PEOPLE_TEMPLATE, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="people-template.csv"'
+    return response
 
 
 @org_manager_required
