@@ -136,18 +136,20 @@ def _row(tag: str) -> dict:
 
 
 def _believed(member: Member, connection: Connection | None) -> tuple[set[str], set[str]]:
-    """(what the CRM holds as MemberSync knows it, what it will hold once MemberSync's unfinished operations are
-    through): a tag in the second and not the first may already be on its way."""
+    """(what the CRM holds as MemberSync knows it, what it may hold already if MemberSync's operation in flight
+    went through): a tag in the second and not the first may be MemberSync's own on its way. An operation still
+    waiting in the outbox has sent nothing yet."""
     sink = crm_sink_name(connection)
     held = holdings_read(sink=sink, member_ids=[member.pk]).get(member.pk, {})
     mirror = {tag for kind, tag in held if kind == TAG}
-    latest = (
-        Operation.objects.filter(member=member, sink=sink, status__in=Operation.UNFINISHED)
+    in_flight = (
+        Operation.objects.filter(member=member, sink=sink, status=Operation.PENDING, leased_until__gt=clock.now())
+        .exclude(leased_by="")
         .order_by("-pk")
         .values_list("wanted", flat=True)
         .first()
     )
-    pending = mirror if latest is None else {row["target_id"] for row in latest if row["target_kind"] == TAG}
+    pending = mirror if in_flight is None else {row["target_id"] for row in in_flight if row["target_kind"] == TAG}
     return mirror, pending
 
 
