@@ -83,15 +83,16 @@ PeriodicJob = Callable[..., object]
 @cache
 def periodic_jobs() -> tuple[PeriodicJob, ...]:
     """What the worker checks each pass after the deliveries: its heartbeat, the operators' alerts and
-    retention (ops/jobs.py); a connection's nightly verify against its store,
+    retention (ops/jobs.py); a connection's nightly verify against its store or LearnDash site,
     when its settings ask for one (`verify`: report or repair, `verify_hour`); a resync asked through the API; the
     re-reconcile of the members a plan change touched."""
     from membersync.api.resync import resync_jobs_run
+    from membersync.connectors.learndash.drift import learndash_drift_checks_run
     from membersync.connectors.woocommerce.drift import drift_checks_run
     from membersync.operations.template_changes import template_change_jobs_run
     from membersync.ops.jobs import ops_jobs_run
 
-    return (ops_jobs_run, drift_checks_run, resync_jobs_run, template_change_jobs_run)
+    return (ops_jobs_run, drift_checks_run, learndash_drift_checks_run, resync_jobs_run, template_change_jobs_run)
 
 
 @cache

@@ -5,7 +5,7 @@ something the site holds now (its mirror). Once, within an hour, more members th
 lose access, those operations are held (Operation.HELD) for an operator's confirmation and the operators are
 alerted; everything else goes on. The threshold is exceeded when the removals pass both `brake_students` and
 `brake_percent` of the site's students: 50 members and 5 % by default, so a small site is not stopped for a few
-expiries and a large one not for a routine day (docs/decisions/0012-remote-sinks-shadow-and-brake.md).
+expiries and a large one not for a routine day (docs/decisions/0014-remote-sinks-shadow-and-brake.md).
 
 A member whose removal is held keeps her later removals held too, until an operator releases them
 (`operations_release_held`) or her sources give her access back (an operation that removes nothing is sent,

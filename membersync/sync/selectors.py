@@ -17,7 +17,7 @@ from membersync.errors import ServiceError
 from membersync.people.models import Member
 
 from .asof import SourceAsOf, SourceHistory, as_of_window
-from .models import Enrollment, GrantRecord, LedgerEntry
+from .models import Enrollment, GrantRecord, LedgerEntry, Operation
 from .sources import load_sources
 
 
@@ -343,3 +343,12 @@ def inbox_is_empty() -> bool:
     from .models import Event
 
     return not Event.objects.exists()
+
+
+
+def sink_operations_waiting(*, sink: str, limit: int = 100) -> tuple[list[Operation], list[Operation]]:
+    """A sink's operations not yet sent, newest first, with their members: (pending: what shadow mode recorded or
+    what waits for the worker, held: what the brake holds for an operator)."""
+    query = Operation.objects.filter(sink=sink).select_related("member").order_by("-pk")
+    pending = query.filter(status=Operation.PENDING)[:limit]
+    return list(pending), list(query.filter(status=Operation.HELD)[:limit])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from membersync.people.models import Connection
+from membersync.sync.selectors import sink_operations_waiting
 
 from .models import GROUP, GROUP_LEADER, SiteTarget
 
@@ -26,7 +27,4 @@ def site_targets_by_remote(*, connection: Connection) -> dict[tuple[str, int], S
 def site_operations(*, sink: str, limit: int = 100) -> tuple[list, list]:
     """(would send, held) of a site's sink: its pending operations (what shadow mode recorded, or what waits for the
     worker) and those the brake holds, newest first, with their members."""
-    from membersync.sync.models import Operation
-
-    rows = Operation.objects.filter(sink=sink).select_related("member").order_by("-pk")
-    return list(rows.filter(status=Operation.PENDING)[:limit]), list(rows.filter(status=Operation.HELD)[:limit])
+    return sink_operations_waiting(sink=sink, limit=limit)

@@ -44,8 +44,7 @@ from membersync.clients.learndash import (
 )
 from membersync.people.models import WP_USER, Connection, Identity, Member
 from membersync.sync.mirror import mirror_read
-from membersync.sync.models import Operation
-from membersync.sync.sinks import Outcome, Sink
+from membersync.sync.sinks import Operation, Outcome, Sink
 
 from .models import COURSE, GROUP, GROUP_LEADER, SiteTarget
 from .selectors import site_targets
