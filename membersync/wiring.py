@@ -60,8 +60,9 @@ def sink_providers() -> tuple[Callable[[], Iterable[Sink]], ...]:
     """Sinks that come and go with connections: one per connected LearnDash site (read at each reconcile and
     outbox pass; sync/sinks.py sinks_all() puts them beside the fixed ones)."""
     from membersync.connectors.learndash.sinks import learndash_sinks
+    from membersync.tags.remote import crm_sinks
 
-    return (learndash_sinks,)
+    return (learndash_sinks, crm_sinks)
 
 
 # (moment, worker name) -> how many received deliveries it settled; the worker runs each until it returns 0

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.db import transaction
@@ -21,9 +22,10 @@ from django.db.models import Q
 from membersync import clock, memo
 from membersync.clients.woocommerce import StoreError, StoreUnavailable
 from membersync.errors import ServiceError
-from membersync.people.models import LEARNDASH, WOOCOMMERCE, Connection
+from membersync.people.models import ACTIVECAMPAIGN, FLUENTCRM, LEARNDASH, WOOCOMMERCE, Connection
 from membersync.people.services import connection_delivery_record
 
+from .crm import inbound as crm_inbound
 from .learndash import inbound as learndash_inbound
 from .models import Delivery
 from .outcomes import Outcome
@@ -67,6 +69,8 @@ WOOCOMMERCE_HANDLERS = {
 }
 # A LearnDash site's companion plugin: by the topic's first part (enrollment, group, quiz ...).
 LEARNDASH_HANDLERS = {resource: Handler(apply) for resource, apply in learndash_inbound.APPLY_BY_RESOURCE.items()}
+# A CRM's tag changes (connectors/crm/inbound.py): the contact's tags re-read before applying.
+CRM_HANDLER = Handler(crm_inbound.crm_apply, fetch=crm_inbound.crm_fetch)
 
 
 def delivery_receive(*, connection: Connection, headers: Mapping[str, str], body: bytes) -> Delivery:
@@ -131,7 +135,7 @@ def _lease(now: datetime, worker: str, limit: int) -> list[Delivery]:
 def delivery_apply(delivery: Delivery, *, now: datetime) -> str:
     """Apply one delivery and record what it did; returns its new status (RECEIVED: it will be retried)."""
     try:
-        payload = json.loads(bytes(delivery.body))
+        payload = _decoded(delivery)
     except (ValueError, UnicodeDecodeError) as error:
         return _settle(delivery, now, Outcome(Delivery.FAILED, ""), error=f"the body is not JSON: {error}")
     if _vanished(payload):
@@ -169,7 +173,16 @@ def _vanished(payload) -> bool:
     return isinstance(payload, dict) and {"code", "message", "data"} <= set(payload) and "id" not in payload
 
 
+def _decoded(delivery: Delivery):
+    """The body as JSON, or as a form (ActiveCampaign's webhooks: keys such as `contact[id]` kept flat)."""
+    if delivery.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+        return dict(parse_qsl(bytes(delivery.body).decode("utf-8"), keep_blank_values=True))
+    return json.loads(bytes(delivery.body))
+
+
 def _handler(delivery: Delivery) -> Handler | None:
+    if delivery.connection.kind in (ACTIVECAMPAIGN, FLUENTCRM):
+        return CRM_HANDLER
     if delivery.connection.kind == LEARNDASH:
         return LEARNDASH_HANDLERS.get(delivery.resource)
     if delivery.connection.kind != WOOCOMMERCE:

@@ -103,8 +103,16 @@ APPLY_BY_RESOURCE = {
     "enrollment": enrollment_apply,
     "group": group_apply,
     "group_leader": group_leader_apply,
-    **dict.fromkeys(("course", "lesson", "topic", "quiz", "essay", "assignment", "tag"), later_apply),
+    **dict.fromkeys(("course", "lesson", "topic", "quiz", "essay", "assignment"), later_apply),
+    "tag": lambda connection, payload, *, action: _tag(connection, payload, action=action),
 }
+
+
+def _tag(connection: Connection, payload: Mapping, *, action: str) -> Outcome:
+    """FluentCRM's tag changes on this site: CRM tags (issue 15, connectors/crm/inbound.py)."""
+    from ..crm.inbound import companion_tag_apply
+
+    return companion_tag_apply(connection, payload, action=action)
 
 
 def _lms(connection: Connection, payload: Mapping, kind: str, remote_id, *, ended: bool) -> Outcome:
