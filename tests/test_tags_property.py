@@ -185,7 +185,7 @@ def _run(monkeypatch, sequence):
     assert report.operations_by_sink.get(crm.name, 0) == 0, "a reconcile after the echoes settled still sends tags"
 
     # A tag a person applies while MemberSync applies the same one is indistinguishable from its echo: it may be
-    # taken as MemberSync's (docs/decisions/0016). Never the other way round: a tag MemberSync applied never
+    # taken as MemberSync's (docs/decisions/0022-crm-tags.md). Never the other way round: a tag MemberSync applied never
     # becomes a source, so access never outlives its real sources.
     sources = set(MemberTag.objects.filter(member=ada, removed_at=None).values_list("tag", flat=True))
     assert sources <= person, "a tag MemberSync applied was taken for a source"

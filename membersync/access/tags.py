@@ -3,7 +3,7 @@
 A tag applied in the CRM (by a person or an automation there) or by an operator in MemberSync is a source: a
 course's or group's linked tag grants that target while it is applied. A tag MemberSync applies itself to mirror
 an enrollment (the linked tag, enrollment tags) is never a source, so it cannot keep access alive once the real
-source has ended, and no chain of linked tags can cascade (docs/decisions/0016-crm-tags.md).
+source has ended, and no chain of linked tags can cascade (docs/decisions/0022-crm-tags.md).
 """
 
 from __future__ import annotations

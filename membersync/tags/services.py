@@ -5,7 +5,7 @@ whole set of tags re-read from the CRM (an ActiveCampaign webhook, `crm pull`). 
 what MemberSync knows the CRM holds (its mirror) and what its own unfinished operations are about to make it hold:
 a tag MemberSync applied coming back is the echo and changes nothing; a tag the CRM gained otherwise is a source
 (origin crm); a tag it lost ends its source, and MemberSync does not apply it again to mirror an enrollment she
-keeps (docs/decisions/0016-crm-tags.md).
+keeps (docs/decisions/0022-crm-tags.md).
 """
 
 from __future__ import annotations
