@@ -1,5 +1,6 @@
 """What a LearnDash site's companion plugin sends: checked, stored raw, answered at once, applied by the worker.
-A hand enrollment becomes an `lms` source; progress, quizzes and tags are kept, recorded as ignored."""
+A hand enrollment becomes an `lms` source; progress and quizzes are kept, recorded as ignored. (FluentCRM tag
+changes are CRM tags, issue 15: tests/test_crm_sink_and_webhooks.py.)"""
 
 from __future__ import annotations
 
@@ -246,22 +247,11 @@ def test_a_delivery_that_cannot_be_applied_is_kept_failed_with_the_reason(client
         ("quiz.submitted", {"quiz": 13, "percentage": 62.5, "points": 5, "points_total": 8, "passed": True}),
         ("essay.submitted", {"essay": 14, "quiz": 13}),
         ("assignment.uploaded", {"assignment": 15, "course": 101}),
-        ("tag.applied", {"tag": {"id": 7, "title": "VIP", "slug": "vip"}}),
-        ("tag.removed", {"tag": {"id": 7, "title": "VIP", "slug": "vip"}}),
     ],
 )
-def test_progress_quizzes_and_tags_are_kept_and_recorded_as_ignored_for_issues_15_and_16(
-    client, academy, topic, fields
-):
+def test_progress_and_quizzes_are_kept_and_recorded_as_ignored_for_issue_16(client, academy, topic, fields):
     delivery = applied(client, body(topic, **fields))
     assert delivery.status == Delivery.IGNORED
     assert delivery.outcome.startswith("ignored: handled by issue 15/16")
     assert json.loads(bytes(delivery.body))["topic"] == topic  # kept whole, replayable when those issues land
     assert not LmsEnrollment.objects.exists()
-
-
-@needs_lms_and_sink
-def test_a_tag_change_of_someone_without_a_wordpress_account_is_kept_too(client, academy):
-    raw = json.dumps({"id": "d-9", "topic": "tag.applied", "user": {"id": None, "email": "x@example.test"}}).encode()
-    delivery = applied(client, raw)
-    assert delivery.status == Delivery.IGNORED and "x@example.test" in delivery.outcome

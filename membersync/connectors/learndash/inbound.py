@@ -9,8 +9,9 @@ retry) and `X-MemberSync-Topic`. Applied by topic (docs/decisions, companion RES
   `group_leader.added` / `group_leader.removed`: made by hand in LearnDash (the plugin never sends the ones
   MemberSync made itself), they become or end the member's `lms` source (membersync.lms.services) for the catalog
   course or group the site's post is linked to;
-- progress, quizzes, essays, assignments and CRM tags are kept and recorded as ignored until issues 15 and 16
-  use them: never dropped, replayable then.
+- FluentCRM tag changes (`tag.applied` / `tag.removed`) go to the CRM tag services (issue 15, crm/inbound.py);
+- progress, quizzes, essays and assignments are kept and recorded as ignored until issue 16 uses them: never
+  dropped, replayable then.
 """
 
 from __future__ import annotations
