@@ -30,6 +30,15 @@ def scope() -> Iterator[None]:
         _local.values = None
 
 
+def forget() -> None:
+    """Drop what the current scope has read, so its next reads read again: after a write inside the scope to
+    something already read (the catalog an event changes), or around reads that must see a change rolled back later
+    (a preview). Outside a scope there is nothing to forget."""
+    values = getattr(_local, "values", None)
+    if values is not None:
+        values.clear()
+
+
 def scoped(read: Callable[[], T]) -> Callable[[], T]:
     """A read without arguments, done once per scope (and every time outside one)."""
 

@@ -321,3 +321,42 @@ def test_store_subscriptions_and_orders_keyed_by_the_stores_ids_alone_are_namesp
         assert Subscription.objects.count() == 3 and Order.objects.count() == 1
     finally:
         _migrate_to_latest()
+
+
+BEFORE_EXPLICIT_ENDS = [("members", "0008_membership_owned_by_a_store")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_memberships_made_before_operators_could_set_an_end_keep_their_plans_end_and_can_be_extended(set_clock):
+    from membersync.actors import Actor
+    from membersync.members.models import Membership
+    from membersync.members.selectors import membership_states
+    from membersync.members.services import membership_extend
+
+    try:
+        executor = _executor()
+        executor.migrate(BEFORE_EXPLICIT_ENDS)
+        leaves = [n for n in _executor().loader.graph.leaf_nodes() if n[0] != "members"] + BEFORE_EXPLICIT_ENDS
+        old = _executor().loader.project_state(leaves).apps
+        member = old.get_model("people", "Member").objects.create(
+            external_id="ann", email_normalized="", created_at=START
+        )
+        plan = old.get_model("catalog", "Plan").objects.create(
+            external_id="month", name="Month", length_kind="specific", length_duration="30 days"
+        )
+        kept = old.get_model("members", "Membership").objects.create(
+            member=member, plan=plan, start=START, created_at=START
+        )
+
+        _migrate_to_latest()
+
+        membership = Membership.objects.get(pk=kept.pk)
+        assert (membership.member.external_id, membership.start, membership.ends_at) == ("ann", START, None)
+        _, state = membership_states(membership.member, LATER)[membership.pk]
+        assert (state.status, state.window.end) == ("active", START + timedelta(days=30))
+        set_clock(LATER)
+        membership_extend(membership_id=str(kept.pk), until=START + timedelta(days=60), actor=Actor.operator("olga"))
+        _, state = membership_states(membership.member, LATER)[membership.pk]
+        assert state.window.end == START + timedelta(days=60)
+    finally:
+        _migrate_to_latest()

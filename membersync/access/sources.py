@@ -71,6 +71,8 @@ class MembershipFacts:
     # the plan's own length (which the store already applied) is not counted again.
     store_managed: bool = False
     store_end: datetime | None = None
+    # An end an operator set (extend, transfer: docs/decisions/0022): it replaces the plan's length or fixed end.
+    ends_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,10 @@ def membership_ends(m: MembershipFacts) -> list[End]:
         if m.store_end is not None:
             status = CANCELLED if m.base_status == PENDING_CANCEL else EXPIRED
             ends.append(End(m.store_end, status, f"the store's end date {m.store_end:%Y-%m-%d %H:%M} passed"))
+    elif m.ends_at is not None:
+        ends.append(
+            End(m.ends_at, EXPIRED, f"its end date {m.ends_at:%Y-%m-%d %H:%M}, set by an administrator, passed")
+        )
     elif length.kind == SPECIFIC and length.duration is not None:
         own_end = shift_past_pauses(length.duration.after(start), pauses, start)
         if own_end is not None:

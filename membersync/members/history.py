@@ -182,6 +182,7 @@ def _facts(m, plan, sub: _Sub | None, pauses: list[_Pause], events, at: datetime
         pauses=tuple(sorted(in_force, key=lambda p: p.start)),
         trial_end=change.trial_end if subscription is not None and change is not None else m.trial_end,
         subscription=subscription,
+        ends_at=m.ends_at,
     )
     status_facts = window_facts
     if end_known and m.ended_at > at:

@@ -117,6 +117,11 @@ class Membership(models.Model):
     managed_by = models.CharField(max_length=64, blank=True)
     store_url = models.URLField(max_length=500, blank=True, help_text="where the store shows it")
     store_end = models.DateTimeField(null=True, blank=True, help_text="the end date the store gives it")
+    ends_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="an end date an operator set (extend, transfer): it replaces the end its plan's length gives",
+    )
     status = models.CharField(max_length=16, choices=[(s, s) for s in MEMBERSHIP_STATUSES], default="active")
     status_rule = models.CharField(max_length=300, blank=True)
     status_at = models.DateTimeField(null=True, blank=True)

@@ -40,6 +40,7 @@ def membership_facts_for(member_ids: Iterable[int], plans: dict[int, PlanFacts])
             "status_rule",
             "managed_by",
             "store_end",
+            "ends_at",
         )
     )
     membership_ids = [r[0] for r in rows]
@@ -70,6 +71,7 @@ def membership_facts_for(member_ids: Iterable[int], plans: dict[int, PlanFacts])
         rule,
         managed_by,
         store_end,
+        ends_at,
     ) in rows:
         facts[member_id].append(
             StoredMembership(
@@ -86,6 +88,7 @@ def membership_facts_for(member_ids: Iterable[int], plans: dict[int, PlanFacts])
                     subscription=subscriptions.get(sub_id),
                     store_managed=bool(managed_by),
                     store_end=store_end,
+                    ends_at=ends_at,
                 ),
                 status,
                 rule,

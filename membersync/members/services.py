@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import Q
+
 from membersync import clock, wiring
 from membersync.access.statuses import ACTIVE, CANCELLED, COMPLIMENTARY, DELAYED, EXPIRED, PAUSED
 from membersync.actors import Actor
@@ -225,22 +227,30 @@ def membership_find(
     return found
 
 
-def _admin_action(kind: str, action, *, actor: Actor, source: str, **ident) -> ServiceResult:
+def _admin_action(kind: str, action, *, actor: Actor, source: str, details: dict | None = None, **ident):
+    """One operator action on a standalone membership, as one event. `action(membership, now, actor)` may return
+    the pks of other members it touched (a transfer's new holder)."""
+
     def apply(event) -> list[int]:
         membership = membership_find(**ident)
         store_managed_refuse(membership)
-        if membership.subscription_id is not None:
-            raise ServiceError(
-                "subscription_tied",
-                f"this membership follows subscription {membership.subscription.external_id}: "
-                "pause, resume and cancel it through the subscription",
-                field="membership",
-            )
-        action(membership, event.occurred_at, actor)
-        return [membership.member_id]
+        subscription_tied_refuse(membership)
+        touched = action(membership, event.occurred_at, actor) or ()
+        return sorted({membership.member_id, *touched})
 
-    payload = {k: v for k, v in ident.items() if v is not None}
+    payload = {**{k: v for k, v in ident.items() if v is not None}, **(details or {})}
     return event_apply(kind=kind, payload=payload, actor=actor, source=source, apply=apply)
+
+
+def subscription_tied_refuse(membership: Membership) -> None:
+    """A membership that follows a subscription changes with the subscription (DOMAIN.md), never by itself."""
+    if membership.subscription_id is not None:
+        raise ServiceError(
+            "subscription_tied",
+            f"this membership follows subscription {membership.subscription.external_id}: pause, resume, cancel, "
+            "extend, move or transfer it by changing the subscription in the store",
+            field="membership",
+        )
 
 
 def membership_pause(*, actor: Actor, source: str = "admin", **ident) -> ServiceResult:
@@ -282,6 +292,113 @@ def membership_delete(*, actor: Actor, source: str = "admin", **ident) -> Servic
 
     payload = {k: v for k, v in ident.items() if v is not None}
     return event_apply(kind="membership.delete", payload=payload, actor=actor, source=source, apply=apply)
+
+
+def membership_extend(*, until: datetime, actor: Actor, source: str = "admin", **ident) -> ServiceResult:
+    """A later end for a standalone membership (docs/decisions/0022): `until` replaces the end its plan's length
+    or fixed dates give it. It must be in the future and later than the end it has now. A membership that ran out by
+    its dates goes on: the time it was ended counts as a pause, so its drips and enrollment start continue where
+    they stopped. One without an end (unlimited) has nothing to extend; one cancelled, refunded or ended by an
+    operator is not extended (add a new membership)."""
+
+    def extend(membership: Membership, now: datetime, actor: Actor) -> None:
+        if until.tzinfo is None:
+            raise ServiceError("invalid_value", "the new end needs a time zone", field="until")
+        if membership.ended_at is not None:
+            raise ServiceError(
+                "not_active",
+                f"the membership was {membership.base_status} ({membership.ended_by}): add a new membership instead",
+                field="membership",
+            )
+        _, state = membership_states(membership.member, now)[membership.pk]
+        end = state.window.end
+        if end is None:
+            raise ServiceError(
+                "invalid_value",
+                f"the membership has no end to extend: plan {membership.plan.name} gives access without an end",
+                field="until",
+            )
+        floor = max(end, now)
+        if until <= floor:
+            what = f"its current end, {end:%Y-%m-%d %H:%M} UTC" if end > now else f"now ({now:%Y-%m-%d %H:%M} UTC)"
+            raise ServiceError("invalid_value", f"the new end must be later than {what}", field="until")
+        if end < now:
+            MembershipPause.objects.create(
+                membership=membership,
+                start=end,
+                end=now,
+                reason=f"it had run out on {end:%Y-%m-%d %H:%M} until {actor.label} extended it",
+            )
+        membership.ends_at = until
+        membership.save(update_fields=["ends_at"])
+
+    details = {"until": until.isoformat() if isinstance(until, datetime) else str(until)}
+    return _admin_action("membership.extend", extend, actor=actor, source=source, details=details, **ident)
+
+
+def membership_plan_change(*, to_plan_id: str, actor: Actor, source: str = "admin", **ident) -> ServiceResult:
+    """Move a standalone membership to another plan the way a subscription switch does (DOMAIN.md): this one is
+    cancelled now and a new one in `to_plan_id` starts now, with the same status and the same order. A course both
+    plans grant keeps its enrollment start, so its drip goes on where it was (access/grants.py: an uninterrupted
+    run of grants). The new plan's own length and drips count from now. A paused one is resumed first: a grant
+    cannot open into a pause, so the new one would not keep the place."""
+
+    def move(membership: Membership, now: datetime, actor: Actor) -> None:
+        _require_current(membership, now, "moved to another plan")
+        _require_running(membership, now, "moving it to another plan")
+        plan = plan_get(to_plan_id, field="to_plan")
+        if plan.pk == membership.plan_id:
+            raise ServiceError("invalid_value", f"the membership is already in plan {plan.name}", field="to_plan")
+        _successor(membership, now, f"moved to plan {plan.name} by {actor.label}", member=membership.member, plan=plan)
+
+    details = {"to_plan": to_plan_id}
+    return _admin_action("membership.plan_change", move, actor=actor, source=source, details=details, **ident)
+
+
+def membership_transfer(*, to_member_id: str, actor: Actor, source: str = "admin", **ident) -> ServiceResult:
+    """Give a standalone membership to another member: it ends now for its holder (cancelled, "transferred") and the
+    other member gets one in the same plan from now until the same end (docs/decisions/0022): what is left of it,
+    not a fresh length. Her drips count from now; the order that paid for it follows it (a refund ends hers)."""
+
+    def transfer(membership: Membership, now: datetime, actor: Actor) -> list[int]:
+        _require_current(membership, now, "transferred")
+        _require_running(membership, now, "transferring it")
+        found = member_find(external_id=str(to_member_id).strip(), email="") if str(to_member_id).strip() else None
+        if found is None:
+            raise ServiceError("not_found", f"no member with id {to_member_id!r}", field="to_member")
+        to = found.member
+        if to.pk == membership.member_id:
+            raise ServiceError("invalid_value", f"{to.external_id} already holds this membership", field="to_member")
+        _, state = membership_states(membership.member, now)[membership.pk]
+        why = f"transferred to {to.external_id} by {actor.label}"
+        _successor(membership, now, why, member=to, plan=membership.plan, ends_at=state.window.end)
+        return [to.pk]
+
+    details = {"to_member": to_member_id}
+    return _admin_action("membership.transfer", transfer, actor=actor, source=source, details=details, **ident)
+
+
+def _successor(
+    membership: Membership, now: datetime, why: str, *, member: Member, plan: Plan, ends_at: datetime | None = None
+) -> Membership:
+    """End `membership` now and start the one that follows it: same status, same order."""
+    base_status = membership.base_status
+    _end(membership, CANCELLED, now, why)
+    return Membership.objects.create(
+        member=member,
+        plan=plan,
+        start=max(now, membership.start),
+        base_status=base_status,
+        ends_at=ends_at,
+        order=membership.order,
+        trial_end=membership.trial_end,
+        created_at=now,
+    )
+
+
+def _require_running(membership: Membership, now: datetime, doing: str) -> None:
+    if membership.pauses.filter(start__lte=now).filter(Q(end__isnull=True) | Q(end__gt=now)).exists():
+        raise ServiceError("already_paused", f"the membership is paused: resume it before {doing}", field="membership")
 
 
 def store_managed_refuse(membership: Membership) -> None:

@@ -104,15 +104,14 @@ def template_members(kind: str, pk: int) -> list[int]:
 
 @contextmanager
 def _fresh_reads() -> Iterator[None]:
-    """A memo scope of its own, even inside an event's: the catalog is read again after the change (memo.py keeps a
-    scope's reads in memo._local.values; an enclosing scope would serve the catalog as it was)."""
-    saved = getattr(memo._local, "values", None)
-    memo._local.values = None
+    """Reads of their own, even inside an event's scope: the catalog is read again after the change, and nothing
+    read here (a change a preview rolls back) is served to the enclosing scope afterwards."""
+    memo.forget()
     try:
         with memo.scope():
             yield
     finally:
-        memo._local.values = saved
+        memo.forget()
 
 
 def _holdings(member_ids: list[int], now: datetime) -> dict[int, Holdings]:

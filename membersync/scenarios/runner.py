@@ -17,6 +17,7 @@ from django.db import transaction
 from membersync import clock
 from membersync.actors import Actor
 from membersync.catalog import services as catalog
+from membersync.catalog.selectors import site_settings_get
 from membersync.errors import ServiceError
 from membersync.people.models import Member
 from membersync.sync.selectors import inbox_is_empty
@@ -186,6 +187,9 @@ def _catalog(node: Node, result: FileResult) -> ZoneInfo:
             raise ScenarioError(
                 f"unknown time zone {catalog_map['timezone'].value!r}", catalog_map["timezone"].line
             ) from None
+        # The site's stored zone: the admin and dated grant rules read the same one (docs/decisions/0021).
+        kept = site_settings_get().plan_change_confirm_above
+        catalog.site_settings_update(timezone=tz.key, plan_change_confirm_above=kept)
 
     def dated(value):
         """Grant and length dates, parsed in the site's time zone."""
