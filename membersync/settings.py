@@ -112,11 +112,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "membersync.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's sessions, CSRF, user and messages, passed over by /api/ requests (a key authenticates them).
+    "membersync.api.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "membersync.api.middleware.BrowserCsrfViewMiddleware",
+    "membersync.api.middleware.BrowserAuthenticationMiddleware",
+    "membersync.api.middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -166,6 +167,9 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # A web process keeps its connection, as with PostgreSQL: opening one (and its pragmas) and closing it
+            # (a WAL checkpoint) cost more than an API request's whole query.
+            "CONN_MAX_AGE": int(os.environ.get("SQLITE_CONN_MAX_AGE", "60")),
             # Tests use a real file (WAL, several connections) rather than a shared in-memory database.
             "TEST": {"NAME": os.environ.get("MEMBERSYNC_TEST_SQLITE_PATH", str(DATA_DIR / "test.sqlite3"))},
         }
@@ -220,6 +224,10 @@ OUTBOX_BATCH_SIZE = int(os.environ.get("OUTBOX_BATCH_SIZE", "500"))
 SINK_HTTP_TIMEOUT_SECONDS = float(os.environ.get("SINK_HTTP_TIMEOUT_SECONDS", "10"))
 # The API's requests per minute for each key (a key may set its own: `membersync apikey create --rate N`).
 API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
+# How long a web process keeps an API key it verified: a revoked key is refused everywhere within this time.
+API_KEY_CACHE_SECONDS = float(os.environ.get("API_KEY_CACHE_SECONDS", "5"))
+# How long the answer to a write sent with an Idempotency-Key is replayed; older answers are deleted.
+API_IDEMPOTENCY_HOURS = float(os.environ.get("API_IDEMPOTENCY_HOURS", "24"))
 
 # Health, alerts, metrics and retention (membersync/ops/, README "Keep it healthy").
 HEALTH_WORKER_STALE_SECONDS = int(os.environ.get("HEALTH_WORKER_STALE_SECONDS", "300"))

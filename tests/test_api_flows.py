@@ -163,3 +163,37 @@ def test_apikey_command_prints_the_key_once_and_keeps_only_its_digest(capsys, db
     assert token.startswith(f"ms_{key.prefix}_") and token not in key.digest
     call_command("apikey", "revoke", "crm")
     assert call("GET", "/catalog/courses", token).status_code == 401
+
+
+def _buy(site, member: str, key: str):
+    body = {"member": member, "plan": "gold"}
+    return call("POST", "/memberships", site.keys["write"], body, **{"Idempotency-Key": key})
+
+
+def test_an_idempotency_key_older_than_its_hours_is_forgotten_and_may_be_used_again(site, set_clock, settings):
+    from tests.conftest import at
+
+    settings.API_IDEMPOTENCY_HOURS = 24
+    set_clock(at("2030-01-01T10:00"))
+    first = _buy(site, "bob", "k")
+    set_clock(at("2030-01-02T09:00"))
+    other = _buy(site, "dan", "k")
+    assert first.status_code == 201 and other.status_code == 409
+    set_clock(at("2030-01-02T10:30"))
+    again = _buy(site, "dan", "k")
+    assert again.status_code == 201 and "Idempotent-Replay" not in again
+    assert Membership.objects.filter(member__external_id="dan").count() == 1
+
+
+def test_writes_delete_the_answers_past_their_hours(site, set_clock, settings):
+    from membersync.api.models import IdempotentAnswer
+    from tests.conftest import at
+
+    settings.API_IDEMPOTENCY_HOURS = 24
+    set_clock(at("2030-01-01T10:00"))
+    for n in range(3):
+        _buy(site, f"m{n}", f"k{n}")
+    assert IdempotentAnswer.objects.count() == 3
+    set_clock(at("2030-01-02T11:00"))
+    _buy(site, "new", "fresh")
+    assert list(IdempotentAnswer.objects.values_list("key", flat=True)) == ["fresh"]

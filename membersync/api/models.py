@@ -37,7 +37,8 @@ class ApiKey(models.Model):
 
 
 class IdempotentAnswer(models.Model):
-    """The first answer to a write sent with an Idempotency-Key, replayed when the same key and body come again."""
+    """The first answer to a write sent with an Idempotency-Key, replayed when the same key and body come again
+    within API_IDEMPOTENCY_HOURS; older ones are deleted (idempotency.idempotent_answers_prune)."""
 
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=200)
@@ -48,6 +49,7 @@ class IdempotentAnswer(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["api_key", "key"], name="idempotent_answer_once_per_key")]
+        indexes = [models.Index(fields=["created_at"], name="idempotent_answer_created")]
 
 
 class ResyncJob(models.Model):

@@ -20,11 +20,9 @@ def rate_check(key: ApiKey) -> None:
     moment = clock.now().timestamp()
     window = int(moment // WINDOW_SECONDS)
     counter = f"membersync-api-rate:{key.pk}:{window}"
-    cache.add(counter, 0, timeout=WINDOW_SECONDS * 2)
     try:
-        used = cache.incr(counter)
-    except ValueError:  # the entry expired between add and incr
-        cache.set(counter, 1, timeout=WINDOW_SECONDS * 2)
-        used = 1
+        used = cache.incr(counter)  # one cache operation per request, once the window's counter exists
+    except ValueError:
+        used = 1 if cache.add(counter, 1, timeout=WINDOW_SECONDS * 2) else cache.incr(counter)
     if used > limit:
         raise RateLimited((window + 1) * WINDOW_SECONDS - moment)

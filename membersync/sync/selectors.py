@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Q
+from django.db import connection
+from django.db.models import Q, QuerySet
 
 from membersync import clock
 from membersync.access.grants import OPEN, SUSPENDED, Grant, TargetAccess, access_at, days, grants_from_window
 from membersync.access.rules import Target
 from membersync.catalog.models import AccessRule, Course, Group
 from membersync.catalog.selectors import group_courses
-from membersync.errors import ServiceError
+from membersync.errors import NotFound, ServiceError
 from membersync.people.models import Member
 
 from .asof import SourceAsOf, SourceHistory, as_of_window
-from .models import Enrollment, GrantRecord, LedgerEntry, Operation
+from .models import Enrollment, Event, GrantRecord, LedgerEntry, MemberAccess, Operation
 from .sources import load_sources
 
 
@@ -344,6 +345,176 @@ def inbox_is_empty() -> bool:
 
     return not Event.objects.exists()
 
+
+# Reads for other systems (the REST API): what the reconciler stored, and pages of the ledger, events and the
+# outbox. They compute nothing.
+
+LIVE_GRANT_STATES = ("open", "suspended", "pending")
+PAGE_MAX = 500
+_RANK = {"open": 3, "suspended": 2, "pending": 1}
+
+
+@dataclass(frozen=True)
+class StoredAccess:
+    """What the reconciler last decided about one course (or group) for a member, and what the built-in LMS holds."""
+
+    target_kind: str
+    target_id: str
+    state: str  # open | suspended | pending | none
+    via: tuple[str, ...]  # the grants' targets that give it: the course itself, or groups
+    enrolled_from: datetime | None  # the enrollment start the LMS holds (an active enrollment only)
+    computed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class MemberStoredAccess:
+    member_pk: int
+    member: str  # her external id
+    access: list[StoredAccess]
+
+
+def _stored_access_sql() -> str:
+    # One statement for the API's hottest read (an access check): the member and her last computation, her live
+    # grants (tagged g) and her active enrollments (tagged e). Built from the models' table names.
+    member, computed = Member._meta.db_table, MemberAccess._meta.db_table
+    grants, enrollments = GrantRecord._meta.db_table, Enrollment._meta.db_table
+    her = f"(SELECT id FROM {member} WHERE external_id = %s)"
+    live = ", ".join(f"'{state}'" for state in LIVE_GRANT_STATES)
+    return (
+        f"SELECT 'm', m.id, m.external_id, '', '', a.computed_at FROM {member} m "
+        f"LEFT JOIN {computed} a ON a.member_id = m.id WHERE m.external_id = %s "
+        f"UNION ALL SELECT 'g', g.member_id, g.target_kind, g.target_id, g.state, NULL FROM {grants} g "
+        f"WHERE g.member_id = {her} AND g.state IN ({live}) "
+        f"UNION ALL SELECT 'e', e.member_id, e.target_kind, e.target_id, '', e.access_from FROM {enrollments} e "
+        f"WHERE e.member_id = {her} AND e.status = '{Enrollment.ACTIVE}'"
+    )
+
+
+def _aware(value) -> datetime | None:
+    """A moment as a raw cursor gives it (SQLite: text or naive UTC; PostgreSQL: aware)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def stored_access(*, member_id: str, course_id: str | None = None) -> MemberStoredAccess | None:
+    """What the reconciler last stored for the member with this external id (None: no member has it; a merged
+    member's old id is not followed here): each course or group she has a live grant or an active enrollment
+    for; with `course_id`, that course only (a group giving it counts), state "none" when nothing gives it.
+    One query, plus the catalog's groups when one of her rows names a group."""
+    with connection.cursor() as cursor:
+        cursor.execute(_stored_access_sql(), [member_id, member_id, member_id])
+        rows = cursor.fetchall()
+    heads = [row for row in rows if row[0] == "m"]
+    if not heads:
+        return None
+    _, pk, external_id, _, _, computed_at = heads[0]
+    computed_at = _aware(computed_at)
+    groups = group_courses() if any(row[0] != "m" and row[2] != "course" for row in rows) else {}
+
+    def key_for(kind: str, target: str) -> tuple[str, str] | None:
+        if course_id is None:
+            return (kind, target)
+        if (kind == "course" and target == course_id) or (kind == "group" and course_id in groups.get(target, ())):
+            return ("course", course_id)
+        return None
+
+    states: dict[tuple[str, str], tuple[str, set[str]]] = {}
+    starts: dict[tuple[str, str], datetime] = {}
+    for tag, _, kind, target, state, moment in rows:
+        if tag == "m" or (tag == "e" and kind == "leader") or (key := key_for(kind, target)) is None:
+            continue
+        best, vias = states.get(key, ("none", set()))
+        if tag == "g":
+            vias.add(f"{kind}:{target}")
+            best = state if _RANK.get(state, 0) > _RANK.get(best, 0) else best
+        else:
+            moment = _aware(moment)
+            starts[key] = min(moment, starts.get(key, moment))
+        states[key] = (best, vias)
+    if course_id is not None and not states:
+        states[("course", course_id)] = ("none", set())
+    access = [
+        StoredAccess(kind, target, state, tuple(sorted(via)), starts.get((kind, target)), computed_at)
+        for (kind, target), (state, via) in sorted(states.items())
+    ]
+    return MemberStoredAccess(pk, external_id, access)
+
+
+def _page(query: QuerySet, after: int | None, limit: int) -> tuple[list, int | None]:
+    if after:
+        query = query.filter(pk__gt=after)
+    rows = list(query.order_by("pk")[: min(limit, PAGE_MAX) + 1])
+    more = len(rows) > min(limit, PAGE_MAX)
+    rows = rows[: min(limit, PAGE_MAX)]
+    return rows, (rows[-1].pk if more and rows else None)
+
+
+def ledger_page(
+    *,
+    member: Member | None = None,
+    target: str = "",
+    source: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> tuple[list[LedgerEntry], int | None]:
+    """Ledger entries in the order they were recorded, filtered by member, target, source (`kind` or `kind:id`) and
+    when they took effect (`since` inclusive, `until` exclusive); (entries, the cursor of the next page or None)."""
+    query = LedgerEntry.objects.select_related("member")
+    if member is not None:
+        query = query.filter(member=member)
+    if target:
+        query = query.filter(target_id=target)
+    if source:
+        kind, _, ident = source.partition(":")
+        query = query.filter(source_kind=kind, source_id=ident) if ident else query.filter(source_kind=kind)
+    if since is not None:
+        query = query.filter(at__gte=since)
+    if until is not None:
+        query = query.filter(at__lt=until)
+    return _page(query, after, limit)
+
+
+def events_page(
+    *, kind: str = "", outcome: str = "", after: int | None = None, limit: int = 100
+) -> tuple[list[Event], int | None]:
+    """Inbox events in the order they arrived, by kind and outcome; (events, the cursor of the next page or None)."""
+    query = Event.objects.all()
+    if kind:
+        query = query.filter(kind=kind)
+    if outcome:
+        query = query.filter(outcome=outcome)
+    return _page(query, after, limit)
+
+
+def event_get(*, event_id: int) -> Event:
+    found = Event.objects.filter(pk=event_id).first()
+    if found is None:
+        raise NotFound("event", event_id, field="event")
+    return found
+
+
+def operations_page(
+    *, status: str = "", member: Member | None = None, after: int | None = None, limit: int = 100
+) -> tuple[list[Operation], int | None]:
+    """The outbox's operations in the order they were made; (operations, the cursor of the next page or None)."""
+    query = Operation.objects.select_related("member")
+    if status:
+        query = query.filter(status=status)
+    if member is not None:
+        query = query.filter(member=member)
+    return _page(query, after, limit)
+
+
+def operation_get(*, operation_id: int) -> Operation:
+    found = Operation.objects.select_related("member").filter(pk=operation_id).first()
+    if found is None:
+        raise NotFound("operation", operation_id, field="operation")
+    return found
 
 
 def sink_operations_waiting(*, sink: str, limit: int = 100) -> tuple[list[Operation], list[Operation]]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from ninja import Router, Schema, Status
 
 from membersync import clock
+from membersync.sync import selectors as sync_selectors
 from membersync.sync.outbox import operations_retry_now
 
 from .. import auth, selectors
@@ -128,7 +129,7 @@ def ledger(
     """Filter by `member`, `target` (a course or group id), `source` (`kind` or `kind:id`, e.g. `membership:12`)
     and the moment each change took effect (`since` inclusive, `until` exclusive)."""
     found = selectors.member_get(member) if member else None
-    entries, cursor = selectors.ledger_page(
+    entries, cursor = sync_selectors.ledger_page(
         member=found,
         target=target,
         source=source,
@@ -143,13 +144,13 @@ def ledger(
 @router.get("/operations", response=answers(OperationPage), auth=auth.read, summary="The outbox")
 def operations(request, status: str = "", member: str = "", after: Cursor | None = None, limit: Limit = 100):
     found = selectors.member_get(member) if member else None
-    ops, cursor = selectors.operations_page(status=status, member=found, after=after, limit=limit)
+    ops, cursor = sync_selectors.operations_page(status=status, member=found, after=after, limit=limit)
     return {"items": [_operation(op) for op in ops], "next": cursor}
 
 
 @router.get("/operations/{operation}", response=answers(OperationOut), auth=auth.read, summary="An operation")
 def operation_read(request, operation: Cursor):
-    return _operation(selectors.operation_get(operation))
+    return _operation(sync_selectors.operation_get(operation_id=operation))
 
 
 @router.post(
@@ -162,7 +163,7 @@ def operation_read(request, operation: Cursor):
 def operation_retry(request, operation: Cursor):
     """Make it due now (a dead one gets another chance) and run one pass of the outbox. Retrying twice is
     harmless, so no Idempotency-Key is taken: the pass calls the sinks, outside any transaction."""
-    selectors.operation_get(operation)
+    sync_selectors.operation_get(operation_id=operation)
     requeued, carried_out = operations_retry_now(
         operation_ids=[operation], now=clock.now(), worker=f"api:{actor_of(request).id}"
     )
@@ -171,13 +172,13 @@ def operation_retry(request, operation: Cursor):
 
 @router.get("/events", response=answers(EventPage), auth=auth.read, summary="The inbox")
 def events(request, kind: str = "", outcome: str = "", after: Cursor | None = None, limit: Limit = 100):
-    found, cursor = selectors.events_page(kind=kind, outcome=outcome, after=after, limit=limit)
+    found, cursor = sync_selectors.events_page(kind=kind, outcome=outcome, after=after, limit=limit)
     return {"items": [_event(e) for e in found], "next": cursor}
 
 
 @router.get("/events/{event}", response=answers(EventOut), auth=auth.read, summary="An event")
 def event_read(request, event: Cursor):
-    return _event(selectors.event_get(event))
+    return _event(sync_selectors.event_get(event_id=event))
 
 
 @router.post("/resync", response=answers(ResyncOut, 202), auth=auth.admin, summary="Start a resync", **WRITE)
