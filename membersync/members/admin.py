@@ -8,13 +8,14 @@ each change is stored as an event and the member is reconciled in the same trans
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 
 from membersync import clock, wiring
 from membersync.access.statuses import DELAYED
@@ -29,6 +30,7 @@ from membersync.sync.selectors import member_explain
 from membersync.sync.timeline import member_timeline
 
 from . import services
+from .admin_actions import membership_action_view, membership_rows
 from .history import MEMBERSHIP_HISTORY
 from .models import Membership, MembershipPause, Notification, Order, Subscription, SubscriptionChange
 
@@ -78,7 +80,7 @@ class MemberAdmin(admin.ModelAdmin):
     search_fields = ("external_id", "email", "name")
     list_filter = ("memberships__status", "memberships__plan")
     inlines = [MembershipInline, OrderInline, IdentityInline]
-    change_form_template = "admin/people/member/change_form.html"
+    change_form_template = "admin/members/member/change_form.html"  # her access explained, her memberships' actions
     autocomplete_fields = ("user",)
 
     def get_readonly_fields(self, request, obj=None):
@@ -109,9 +111,23 @@ class MemberAdmin(admin.ModelAdmin):
             moment, preview = _preview_moment(request, now)
             explanation = member_explain(member=member, at=moment, now=now, history=(MEMBERSHIP_HISTORY,))
             extra_context.update(
-                explanation=explanation, explain_preview=preview, timeline=member_timeline(explanation)
+                explanation=explanation,
+                explain_preview=preview,
+                timeline=member_timeline(explanation),
+                membership_rows=membership_rows(member),
             )
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        action = self.admin_site.admin_view(partial(membership_action_view, self))
+        own = [
+            path(
+                "<path:object_id>/memberships/<int:membership_pk>/<slug:action>/",
+                action,
+                name="people_member_membership_action",
+            )
+        ]
+        return own + super().get_urls()
 
 
 # --- memberships: every change through members.services -------------------------------------------------------
@@ -269,6 +285,15 @@ def refund_orders(modeladmin, request, queryset):
         messages.success(request, f"Refunded {done} order(s)")
 
 
+class OrderCreateForm(forms.Form):
+    order_id = forms.CharField(
+        label="order id", max_length=64, help_text="your reference for the sale, e.g. its invoice"
+    )
+    member = forms.CharField(help_text="the buyer's member id (created if new)")
+    plan = forms.ModelChoiceField(queryset=Plan.objects.order_by("name"), to_field_name="external_id")
+    paid_at = BoundedDateTimeField(required=False, label="paid", help_text="empty: now; her access counts from then")
+
+
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
@@ -295,6 +320,47 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_inlines(self, request, obj):
         return [*super().get_inlines(request, obj), *wiring.order_admin_inlines()]
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.has_perm("members.add_order")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """A sale made outside a store: members.services.order_complete grants its plan (an event by the operator)."""
+        if not self.has_add_permission(request):
+            return redirect("admin:members_order_changelist")
+        form = OrderCreateForm(request.POST or None, initial={"member": request.GET.get("member", "")})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.order_complete(
+                    order_id=data["order_id"].strip(),
+                    member_id=data["member"].strip(),
+                    plan_id=data["plan"].external_id,
+                    paid_at=data["paid_at"],
+                    actor=admin_actor(request),
+                    source="admin",
+                )
+            except ServiceError as error:
+                field = {"id": "order_id"}.get(
+                    (error.field or "").rsplit(".", 1)[-1], (error.field or "").rsplit(".", 1)[-1]
+                )
+                form.add_error(field if field in form.fields else None, error.message)
+            else:
+                messages.success(
+                    request,
+                    f"Order {data['order_id'].strip()} completed: {data['member'].strip()} holds {data['plan']}.",
+                )
+                return redirect("admin:members_order_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Add order",
+            "form": form,
+            "intro": "A completed sale of a plan, made outside a connected store: the buyer gets a membership in the "
+            "plan from when it was paid, and her access is reconciled at once. Refunding it cancels the membership.",
+            "submit_label": "Complete the order",
+        }
+        return TemplateResponse(request, "admin/membersync/service_form.html", context)
 
 
 class SubscriptionChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
