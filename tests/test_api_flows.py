@@ -197,3 +197,22 @@ def test_writes_delete_the_answers_past_their_hours(site, set_clock, settings):
     set_clock(at("2030-01-02T11:00"))
     _buy(site, "new", "fresh")
     assert list(IdempotentAnswer.objects.values_list("key", flat=True)) == ["fresh"]
+
+
+def test_a_membership_with_an_end_is_extended_and_one_without_is_refused_on_until(site):
+    from datetime import timedelta
+
+    from membersync import clock
+    from membersync.catalog.services import plan_create
+    from membersync.members.services import membership_create
+    from tests.api_site import ADMIN
+
+    plan_create(external_id="month", name="Month", length="30 days", grants=[{"course": "safety"}])
+    membership_create(member_id="erin", plan_id="month", external_id="m-erin", actor=ADMIN)
+    until = (clock.now() + timedelta(days=90)).replace(microsecond=0)
+    extended = call("POST", "/memberships/m-erin/extend", site.keys["write"], {"until": until.isoformat()})
+    assert extended.status_code == 200 and extended.data["ends_at"].startswith(until.strftime("%Y-%m-%dT%H:%M:%S"))
+    unlimited = call("POST", "/memberships/m-alice/extend", site.keys["write"], {"until": until.isoformat()})
+    assert unlimited.status_code == 422
+    assert unlimited.data["code"] == "invalid_value" and unlimited.data["field"] == "until"
+    assert Membership.objects.get(external_id="m-alice").ends_at is None

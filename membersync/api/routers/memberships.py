@@ -1,4 +1,4 @@
-"""Memberships: list a member's, create, pause, resume, cancel (members.services). A membership a connected
+"""Memberships: list a member's, create, pause, resume, cancel, extend (members.services). A membership a connected
 WooCommerce Memberships store owns is refused with store_managed; one following a subscription with
 subscription_tied."""
 
@@ -27,6 +27,12 @@ class MembershipIn(Schema):
     start: Moment | None = None
 
 
+class ExtendIn(Schema):
+    """`until`: the new end, later than the end it has now and than now (UTC when no zone is given)."""
+
+    until: Moment
+
+
 class MembershipOut(Schema):
     id: str
     member: str
@@ -34,6 +40,7 @@ class MembershipOut(Schema):
     status: str
     status_rule: str
     start: datetime
+    ends_at: datetime | None  # an end an operator set (extend), in place of the one its plan gives
     ended_at: datetime | None
     subscription: str | None
     managed_by: str
@@ -47,6 +54,7 @@ def membership_out(m: Membership) -> dict:
         "status": m.status,
         "status_rule": m.status_rule,
         "start": m.start,
+        "ends_at": m.ends_at,
         "ended_at": m.ended_at,
         "subscription": m.subscription.external_id if m.subscription_id else None,
         "managed_by": m.managed_by,
@@ -113,3 +121,14 @@ def membership_resume(request, membership: str):
 )
 def membership_cancel(request, membership: str):
     return _action(request, services.membership_cancel, membership)
+
+
+@router.post(
+    "/memberships/{membership}/extend", response=answers(MembershipOut), auth=auth.write, summary="Extend", **WRITE
+)
+def membership_extend(request, membership: str, payload: ExtendIn):
+    """A later end for a standalone membership (docs/decisions/0022): it replaces the end its plan gives it; one
+    that had run out goes on, the time it was ended counting as a pause. One without an end, or ended by a cancel,
+    a refund or an operator, is refused."""
+    services.membership_extend(until=payload.until, membership_id=membership, actor=actor_of(request), source=SOURCE)
+    return _read(membership)
