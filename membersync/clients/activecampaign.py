@@ -146,6 +146,12 @@ class ActiveCampaignClient:
     def event_track(self, email: str, event: str, data: str = "") -> None:
         raise CrmError("ActiveCampaign event tracking needs the account's event key (not configured)", retry=False)
 
+    def account_check(self) -> None:
+        self._call("GET", "/tags", params={"limit": 1})
+
+    def contacts_all(self) -> Iterator[Contact]:
+        raise CrmError("ActiveCampaign's contact list carries no tags: load contacts by tag", retry=False)
+
     def contacts_with_tag(self, tag: str) -> Iterator[Contact]:
         tag_id = self.tag_id(tag, create=False)
         if tag_id is None:

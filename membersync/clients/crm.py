@@ -31,6 +31,7 @@ class Capabilities:
     fields: bool = True
     events: bool = True
     rate_per_second: float | None = None  # the CRM's documented limit, never exceeded
+    lists_tags: bool = False  # a page of its contact list carries each contact's tags (contacts_all)
 
 
 @dataclass
@@ -67,3 +68,11 @@ class CrmClient(Protocol):
     def event_track(self, email: str, event: str, data: str = "") -> None: ...
 
     def contacts_with_tag(self, tag: str) -> Iterator[Contact]: ...
+
+    def contacts_all(self) -> Iterator[Contact]:
+        """Every contact with its tags (only when capabilities.lists_tags)."""
+        ...
+
+    def account_check(self) -> None:
+        """One cheap call: raises CrmAuthError when the credentials are refused, CrmError when it cannot answer."""
+        ...

@@ -22,7 +22,7 @@ BULK = 100  # contacts per sync-segments request
 
 
 class FluentCrmClient:
-    capabilities = Capabilities(bulk_tags=True, rate_per_second=RATE)
+    capabilities = Capabilities(bulk_tags=True, rate_per_second=RATE, lists_tags=True)
 
     def __init__(self, url: str, user: str, app_password: str, *, timeout: float = 10.0, transport=None):
         site = url.rstrip("/")
@@ -117,10 +117,18 @@ class FluentCrmClient:
             "POST", "/subscribers/track-event", json={"event_key": event, "title": event, "value": data, "email": email}
         )
 
-    def contacts_with_tag(self, tag: str) -> Iterator[Contact]:
+    def account_check(self) -> None:
+        self._call("GET", "/subscribers", params={"per_page": 1})
+
+    def contacts_all(self) -> Iterator[Contact]:
+        """Every subscriber with its tags, a page of PAGE at a time (oldest first, so a page is stable)."""
         page = 1
         while True:
-            answer = self._call("GET", "/subscribers", params={"tags[]": tag, "per_page": PAGE, "page": page})
+            answer = self._call(
+                "GET",
+                "/subscribers",
+                params={"per_page": PAGE, "page": page, "sort_by": "id", "sort_type": "ASC"},
+            )
             rows = answer.get("subscribers", {})
             data = rows.get("data", []) if isinstance(rows, dict) else rows
             for row in data:
@@ -129,3 +137,8 @@ class FluentCrmClient:
             if page >= last or not data:
                 return
             page += 1
+
+    def contacts_with_tag(self, tag: str) -> Iterator[Contact]:
+        """The list's `tags[]` filter takes tag ids, not slugs: the contact list, which carries each contact's
+        tags, is read and filtered by slug."""
+        return (contact for contact in self.contacts_all() if tag in contact.tags)
