@@ -110,6 +110,13 @@ class GroupAdmin(CatalogDeleteMixin, admin.ModelAdmin):
         return _refusals_on_form(super().changeform_view, self, request, object_id, form_url, extra_context)
 
 
+def _names_a_target(row) -> bool:
+    """An added row counts once it names a course or group: a browser sends every row's selects with their first
+    choice, so an untouched empty row differs from its (empty) initial data."""
+    data = getattr(row, "cleaned_data", None) or {}
+    return bool(data.get("course") or data.get("group"))
+
+
 def _refusals_on_form(view, modeladmin, request, object_id, form_url, extra_context):
     """A ServiceError from save_model becomes a message on the same page, and nothing is saved."""
     try:
@@ -163,7 +170,7 @@ class TemplateAdmin(CatalogDeleteMixin, admin.ModelAdmin):
         formset = RuleFormSet(request.POST or None, initial=rules, prefix="rules")
         preview = None
         if request.method == "POST" and can_change and form.is_valid() and formset.is_valid():
-            rows = [f for f in formset.forms if (f.has_changed() or f.initial) and f.spec() is not None]
+            rows = [f for f in formset.forms if (f.initial or _names_a_target(f)) and f.spec() is not None]
             grants = [f.spec() for f in rows]
             fields = self._fields(form)
             actor = _actor(request)
