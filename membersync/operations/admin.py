@@ -163,7 +163,11 @@ class TemplateAdmin(CatalogDeleteMixin, admin.ModelAdmin):
         opts = self.model._meta
         can_change = self.has_change_permission(request, template) if template else self.has_add_permission(request)
         initial = template_initial(template) if template else {}
-        rules = [RuleForm.initial_of(r) for r in template.rules.select_related("course", "group")] if template else []
+        rules = (
+            [RuleForm.initial_of(r) for r in template.rules.select_related("course", "group").order_by("pk")]
+            if template
+            else []
+        )
         form = self.form_class(request.POST or None, initial=initial)
         if template:
             form.fields["external_id"].disabled = True
