@@ -4,13 +4,16 @@ with two workers, over 100,000 members.
 The members and what the reconciler stored for them (grant records, enrollments, their last computation) are written
 with bulk inserts, as a reconciled site holds them: an access check reads that state and recomputes nothing, so
 how it was made does not matter here. The load comes from Debian's `wrk` (C, little CPU; `apt-get install wrk`)
-with a Lua script picking a random member per request, stopping after N requests; without `wrk`, from a few
-Python threads on keep-alive connections (costs more CPU on this machine, said in the output).
+with a Lua script picking a random member per request, one thread and 8 connections (gunicorn's sync workers close
+each after its answer), for as long as N requests take at the rate a 3 s run found; without `wrk`, from a few
+Python threads sending exactly N (costs more CPU on this machine, said in the output). The server's CPU time is
+counted over the measured run only.
 """
 
 from __future__ import annotations
 
 import http.client
+import math
 import os
 import random
 import re
@@ -77,49 +80,49 @@ def site_bulk_build(*, members: int) -> None:
 
 
 WRK_SCRIPT = """
-local members, per_thread = {members}, {per_thread}
+local members = {members}
 local courses = {{"course-a", "course-b", "course-c"}}
-local done = 0
 function setup(thread) thread:set("seed", math.random(1, 1000000)) end
 function init(args) math.randomseed(seed) end
 function request()
   local n = math.random(0, members - 1)
   return wrk.format("GET", "/api/v1/members/m" .. n .. "/access/" .. courses[(n % 3) + 1], wrk.headers)
 end
-function response(status, headers, body)
-  done = done + 1
-  if done >= per_thread then wrk.thread:stop() end
-end
 """
+CALIBRATION_SECONDS = 3
 
 
-def _wrk(port: int, token: str, *, members: int, requests: int, folder: str) -> dict:
-    # One thread counts every request and ends the run. With two, the first to finish its share stopped with
-    # connections open and no request sent: a sync worker waited on each until gunicorn's 30 s timeout killed it.
-    threads = 1
-    script = os.path.join(folder, "access.lua")
-    with open(script, "w") as f:
-        f.write(WRK_SCRIPT.format(members=members, per_thread=max(1, requests // threads)))
+def _wrk_run(port: int, token: str, script: str, seconds: int) -> dict:
     command = [
-        "wrk", f"-t{threads}", f"-c{CONNECTIONS}", "-d300s", "--latency", "-s", script,
+        "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", script,
         "-H", f"Authorization: Bearer {token}", f"http://127.0.0.1:{port}",
     ]  # fmt: skip
-    output = subprocess.run(command, capture_output=True, text=True, timeout=400, check=True).stdout
+    output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
 
     def millis(label: str) -> float:
         value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
-    sent = int(re.search(r"(\d+) requests in", output).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {
-        "tool": f"wrk, {threads} thread, {CONNECTIONS} connections (a sync worker closes each after its answer)",
-        "requests": sent,
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
         "per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         "p50_ms": millis("50%"),
         "p99_ms": millis("99%"),
         "errors": int(bad.group(1)) if bad else 0,
     }
+
+
+def _wrk_prepared(port: int, token: str, *, members: int, requests: int, folder: str) -> tuple[str, int]:
+    """The Lua script, and how long the measured run lasts. wrk runs for a duration, not a count (a thread that
+    stops early leaves the run going until its end, with connections open and no request sent, on which a sync
+    worker waits until gunicorn's timeout kills it): a short run measures the rate, and the measured run lasts as
+    long as `requests` take at that rate."""
+    script = os.path.join(folder, "access.lua")
+    with open(script, "w") as f:
+        f.write(WRK_SCRIPT.format(members=members))
+    rate = _wrk_run(port, token, script, CALIBRATION_SECONDS)["per_second"]
+    return script, max(5, math.ceil(requests / max(rate, 1.0)))
 
 
 def _threads(port: int, token: str, *, members: int, requests: int) -> dict:
@@ -194,10 +197,13 @@ def bench_api(*, requests: int, members: int = 100_000, out: Callable[[str], Non
                     "GET", f"/api/v1/members/m{n}/access/course-a", headers={"Authorization": f"Bearer {token}"}
                 )
                 http_get.getresponse().read()
-            cpu = server.cpu_seconds()
             if shutil.which("wrk"):
-                result = _wrk(server.port, token, members=members, requests=requests, folder=folder)
+                script, seconds = _wrk_prepared(server.port, token, members=members, requests=requests, folder=folder)
+                cpu = server.cpu_seconds()
+                result = _wrk_run(server.port, token, script, seconds)
+                result["tool"] = f"wrk, 1 thread, {CONNECTIONS} connections, {seconds} s"
             else:
+                cpu = server.cpu_seconds()
                 result = _threads(server.port, token, members=members, requests=requests)
             after = server.cpu_seconds()
         finally:
