@@ -120,6 +120,15 @@ def order_admin_inlines() -> tuple[type, ...]:
     return (OrderLicenseInline,)
 
 
+@cache
+def member_admin_inlines() -> tuple[type, ...]:
+    """What a member's admin page shows besides her own apps' inlines: her CRM tags, with their origins
+    (people/admin.py adds these to the member admin once the admin is loaded)."""
+    from membersync.tags.admin import CrmTagHeldInline, MemberTagInline
+
+    return (CrmTagHeldInline, MemberTagInline)
+
+
 # (the kept member's row, the absorbed member's row that would collide with it, moment) -> None (people/services.py)
 MergeResolver = Callable[..., None]
 

@@ -12,10 +12,11 @@ import json
 from django import forms
 from django.contrib import admin
 
+from membersync import wiring
 from membersync.admin_mixins import ReadOnlyAdminMixin
 
 from . import services
-from .models import Connection, Identity
+from .models import Connection, Identity, Member
 
 
 class ConnectionForm(forms.ModelForm):
@@ -145,3 +146,13 @@ class IdentityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("kind", "connection")
     search_fields = ("external_id", "email", "member__external_id", "member__email", "member__name")
     list_select_related = ("connection", "member")
+
+
+def member_admin_inlines_install(site: admin.AdminSite | None = None) -> None:
+    """Give the member admin, wherever it is registered, the inlines other apps wire for her page
+    (wiring.member_admin_inlines): run once the admin's modules are loaded (PeopleConfig.ready)."""
+    model_admin = (site or admin.site)._registry.get(Member)
+    if model_admin is None:
+        return
+    extra = [inline for inline in wiring.member_admin_inlines() if inline not in model_admin.inlines]
+    model_admin.inlines = [*model_admin.inlines, *extra]

@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from django.db import connection as db
 from django.db import transaction
 
 from membersync import clock, memo
@@ -96,27 +97,58 @@ class Decision:
         return sum(len(d.remove) for d in self.differences)
 
 
-def _enrollments() -> dict[int, frozenset[tuple[str, str]]]:
+# Each member's rows come back as one string per member (the database groups them), so deciding a member is a
+# dictionary lookup: members with the same enrollments holding the same tags share one decision.
+SEP, PAIR = "\x1f", "\x1e"
+
+
+def _grouped(table: str, value: str, value_params: tuple = (), where: str = "", params: tuple = ()) -> dict[int, str]:
+    aggregate = "string_agg" if db.vendor == "postgresql" else "group_concat"
+    sql = f"SELECT member_id, {aggregate}({value}, %s) FROM {db.ops.quote_name(table)} {where} GROUP BY member_id"
+    with db.cursor() as cursor:
+        cursor.execute(sql, (*value_params, SEP, *params))
+        return dict(cursor.fetchall())
+
+
+def _enrollments() -> dict[int, str]:
     """Each member's enrollments (active or suspended) as the built-in enrollment table holds them, or as the
     latest operation still on its way to it will leave them."""
-    found: dict[int, set] = defaultdict(set)
-    for member_id, kind, target_id in Enrollment.objects.values_list("member_id", "target_kind", "target_id"):
-        found[member_id].add((kind, target_id))
+    found = _grouped(Enrollment._meta.db_table, "target_kind || %s || target_id", (PAIR,))
     coming = Operation.objects.filter(sink=BUILTIN, status__in=Operation.UNFINISHED).order_by("pk")
     for member_id, wanted in coming.values_list("member_id", "wanted"):
-        found[member_id] = {(row["target_kind"], row["target_id"]) for row in wanted}
-    return {member_id: frozenset(rows) for member_id, rows in found.items()}
+        found[member_id] = SEP.join(sorted(f"{row['target_kind']}{PAIR}{row['target_id']}" for row in wanted))
+    return found
 
 
-def _held(sink: str) -> dict[int, frozenset[str]]:
+def _held(sink: str) -> dict[int, str]:
     """What the CRM holds per member as MemberSync knows it, or as the operation on its way will leave it."""
-    found: dict[int, set[str]] = defaultdict(set)
-    for member_id, tag in MirrorEntry.objects.filter(sink=sink, target_kind=TAG).values_list("member_id", "target_id"):
-        found[member_id].add(tag)
+    found = _grouped(
+        MirrorEntry._meta.db_table, "target_id", where="WHERE sink = %s AND target_kind = %s", params=(sink, TAG)
+    )
     coming = Operation.objects.filter(sink=sink, status__in=Operation.UNFINISHED).order_by("pk")
     for member_id, wanted in coming.values_list("member_id", "wanted"):
-        found[member_id] = {row["target_id"] for row in wanted if row["target_kind"] == TAG}
-    return {member_id: frozenset(tags) for member_id, tags in found.items()}
+        found[member_id] = SEP.join(sorted(row["target_id"] for row in wanted if row["target_kind"] == TAG))
+    return found
+
+
+class _Parsed(dict):
+    """text -> its parsed value, each distinct text parsed once."""
+
+    def __init__(self, parse: Callable[[str], frozenset]):
+        super().__init__()
+        self.parse = parse
+
+    def __missing__(self, text: str) -> frozenset:
+        value = self[text] = self.parse(text)
+        return value
+
+
+def _pairs(text: str) -> frozenset[tuple[str, str]]:
+    return frozenset(tuple(item.split(PAIR, 1)) for item in text.split(SEP)) if text else frozenset()
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split(SEP)) if text else frozenset()
 
 
 def _by_member(rows: Iterable[tuple[int, str]]) -> dict[int, set[str]]:
@@ -154,7 +186,7 @@ def tags_batch_decide(
     sink: str,
     connection_id: int | None,
     rules: TagRules | None = None,
-    enrollments: dict[int, frozenset] | None = None,
+    enrollments: dict[int, str] | None = None,
 ) -> Decision:
     """Every member whose tags in one CRM differ, within the batch's scope, from what the rules want."""
     rules = rules if rules is not None else tag_rules()
@@ -170,43 +202,48 @@ def tags_batch_decide(
     suppressed = _by_member(TagSuppression.objects.filter(connection_id=connection_id).values_list("member_id", "tag"))
     members = enrollments.keys() | held.keys() | sources.keys()
     decision.members = len(members)
-    # Most members share a handful of enrollment sets and hold exactly what those want: decide each set once.
-    mirrored: dict[frozenset, frozenset[str]] = {}
+    pairs, names = _Parsed(_pairs), _Parsed(_names)
     kept_anywhere = _kept_anywhere(rules)
+
+    def decide(mine, holds, own=(), off=(), had=()) -> tuple[frozenset, frozenset, bool]:
+        """(what the CRM should hold after the batch, suppressions to lift, whether her history may matter)"""
+        decided = tags_wanted(rules=rules, enrollments=mine, sources=own, held=holds, suppressed=off, had=had)
+        after = (holds - scope) | (decided.wanted & scope)
+        history = bool(holds & (kept_anywhere - rules.mirrored(mine)))  # a tag she may keep from a target she had
+        return frozenset(after), decided.lifted, history
+
+    shared: dict[tuple[str, str], tuple[frozenset, frozenset, bool]] = {}
     need_history: list[int] = []
-    plain: dict[int, tuple] = {}
     for member_id in members:
-        mine = enrollments.get(member_id, frozenset())
-        holds = held.get(member_id, frozenset())
-        own = sources.get(member_id)
-        off = suppressed.get(member_id)
-        if mine not in mirrored:
-            mirrored[mine] = frozenset(rules.mirrored(mine))
-        if not own and not off and holds <= mirrored[mine]:
-            wanted, lifted = mirrored[mine], frozenset()  # the common case, without the general rule
+        mine, holds = enrollments.get(member_id, ""), held.get(member_id, "")
+        if member_id in sources or member_id in suppressed:
+            after, lifted, history = decide(
+                pairs[mine], names[holds], sources.get(member_id, ()), suppressed.get(member_id, ())
+            )
         else:
-            if holds & (kept_anywhere - mirrored[mine]):
-                need_history.append(member_id)  # an enrollment tag she may keep from a target she had
-            decided = tags_wanted(rules=rules, enrollments=mine, sources=own or (), held=holds, suppressed=off or ())
-            wanted, lifted = decided.wanted, decided.lifted
-        plain[member_id] = (holds, wanted, lifted)
-    if need_history:
-        had = _had(need_history, rules)
-        for member_id in need_history:
-            if had.get(member_id):
-                decided = tags_wanted(
-                    rules=rules,
-                    enrollments=enrollments.get(member_id, frozenset()),
-                    sources=sources.get(member_id, ()),
-                    held=held.get(member_id, frozenset()),
-                    suppressed=suppressed.get(member_id, ()),
-                    had=had[member_id],
-                )
-                plain[member_id] = (plain[member_id][0], decided.wanted, decided.lifted)
-    for member_id, (holds, wanted, lifted) in plain.items():
-        after = (holds - scope) | (wanted & scope)
+            key = (mine, holds)
+            if key not in shared:
+                shared[key] = decide(pairs[mine], names[holds])
+            after, lifted, history = shared[key]
+        if history:
+            need_history.append(member_id)
+            continue
+        if after != names[holds]:
+            decision.differences.append(Difference(member_id, names[holds], after))
+        if lifted:
+            decision.lifted[member_id] = set(lifted)
+    had = _had(need_history, rules) if need_history else {}
+    for member_id in need_history:
+        holds = names[held.get(member_id, "")]
+        after, lifted, _ = decide(
+            pairs[enrollments.get(member_id, "")],
+            holds,
+            sources.get(member_id, ()),
+            suppressed.get(member_id, ()),
+            had.get(member_id, ()),
+        )
         if after != holds:
-            decision.differences.append(Difference(member_id, holds, frozenset(after)))
+            decision.differences.append(Difference(member_id, holds, after))
         if lifted:
             decision.lifted[member_id] = set(lifted)
     decision.differences.sort(key=lambda d: d.member_id)

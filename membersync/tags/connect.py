@@ -72,7 +72,16 @@ def crm_credentials_check(*, kind: str, url: str, credentials: dict) -> None:
         client.close()
 
 
-def crm_connect(
+@dataclass(frozen=True)
+class CrmChecked:
+    kind: str
+    name: str
+    url: str
+    credentials: dict
+    settings: dict
+
+
+def crm_connection_check(
     *,
     kind: str,
     name: str,
@@ -80,13 +89,11 @@ def crm_connect(
     api_token: str = "",
     user: str = "",
     app_password: str = "",
-    webhook_secret: str = "",
     companion: str = "",
     check: bool = True,
-) -> CrmConnected:
-    """Check the credentials against the CRM (unless `check` is off), then store the connection with them and a
-    webhook secret, both sealed. Nothing is stored if the CRM refuses. `companion` (FluentCRM): the LearnDash
-    connection whose companion plugin reports this CRM's tag changes."""
+) -> CrmChecked:
+    """Everything crm_connect checks, storing nothing: the credentials called against the CRM (unless `check` is
+    off), the name free, the companion a LearnDash connection. A ServiceError names the field at fault."""
     credentials = _credentials(kind, api_token=api_token, user=user, app_password=app_password)
     if not url:
         raise ServiceError("invalid_value", f"{CRM_NAMES[kind]} needs its URL", field="url")
@@ -102,9 +109,47 @@ def crm_connect(
         raise ServiceError("duplicate_id", f"a connection named {name!r} already exists", field="name")
     if check:
         crm_credentials_check(kind=kind, url=url, credentials=credentials)
+    return CrmChecked(kind, name, url, credentials, conn_settings)
+
+
+def crm_connection_store(*, checked: CrmChecked, webhook_secret: str = "") -> CrmConnected:
+    """Store a checked connection, its credentials and a webhook secret (a new random one unless given) sealed."""
     webhook_secret = webhook_secret or secrets.token_urlsafe(32)
     connection = connection_create(
-        kind=kind, name=name, url=url, credentials=credentials, webhook_secret=webhook_secret, settings=conn_settings
+        kind=checked.kind,
+        name=checked.name,
+        url=checked.url,
+        credentials=checked.credentials,
+        webhook_secret=webhook_secret,
+        settings=checked.settings,
     )
     native, generic = crm_webhook_urls(connection)
     return CrmConnected(connection, webhook_secret, native, generic)
+
+
+def crm_connect(
+    *,
+    kind: str,
+    name: str,
+    url: str,
+    api_token: str = "",
+    user: str = "",
+    app_password: str = "",
+    webhook_secret: str = "",
+    companion: str = "",
+    check: bool = True,
+) -> CrmConnected:
+    """Check the credentials against the CRM (unless `check` is off), then store the connection with them and a
+    webhook secret, both sealed. Nothing is stored if the CRM refuses. `companion` (FluentCRM): the LearnDash
+    connection whose companion plugin reports this CRM's tag changes."""
+    checked = crm_connection_check(
+        kind=kind,
+        name=name,
+        url=url,
+        api_token=api_token,
+        user=user,
+        app_password=app_password,
+        companion=companion,
+        check=check,
+    )
+    return crm_connection_store(checked=checked, webhook_secret=webhook_secret)

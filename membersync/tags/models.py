@@ -106,3 +106,12 @@ class TagSuppression(models.Model):
 
     def __str__(self):
         return f"{self.tag} kept off {self.member}"
+
+
+class CrmConnection(Connection):
+    """An ActiveCampaign or FluentCRM connection, for its own admin page: connect it (the credentials checked),
+    see its health and the webhook addresses to set up in the CRM."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "CRM connection"

@@ -12,6 +12,7 @@ from membersync.access.tags import MIRROR, TAG, TagRules, TargetTags
 from membersync.catalog.models import Group
 from membersync.people.models import ACTIVECAMPAIGN, FLUENTCRM, Connection, Member
 from membersync.sync.mirror import holdings_read
+from membersync.sync.models import MirrorEntry
 
 from .models import MemberTag, Tag, TargetTagSettings
 
@@ -91,3 +92,28 @@ def target_tag_settings(kind: str, target_id: str) -> TargetTagSettings | None:
 
 def crm_connections() -> list[Connection]:
     return list(Connection.objects.filter(kind__in=CRM_KINDS).order_by("name"))
+
+
+@dataclass(frozen=True)
+class CrmTags:
+    crm: str  # "built-in CRM" or the connection's name
+    tags: list[HeldTag]
+
+
+def member_crm_tags(*, member: Member) -> list[CrmTags]:
+    """Every CRM's tags for her with their origins: the built-in CRM's, then each connected CRM holding any."""
+    sinks = set(
+        MirrorEntry.objects.filter(member=member, sink__startswith=BUILTIN_CRM, target_kind=TAG).values_list(
+            "sink", flat=True
+        )
+    )
+    connections = set(
+        MemberTag.objects.filter(member=member, connection__isnull=False).values_list("connection_id", flat=True)
+    )
+    found = []
+    if BUILTIN_CRM in sinks or MemberTag.objects.filter(member=member, connection__isnull=True).exists():
+        found.append(CrmTags("built-in CRM", member_tags_list(member=member)))
+    for connection in crm_connections():
+        if crm_sink_name(connection) in sinks or connection.pk in connections:
+            found.append(CrmTags(connection.name, member_tags_list(member=member, connection=connection)))
+    return found

@@ -11,6 +11,7 @@ keeps (docs/decisions/0022-crm-tags.md).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -61,7 +62,18 @@ def tag_catalog_create(*, names: list[str], actor: Actor) -> list[Tag]:
     return list(Tag.objects.filter(name__in=names))
 
 
-def tag_settings_set(
+@dataclass(frozen=True)
+class TagSettingsChecked:
+    target_kind: str
+    target_id: str
+    link_tag: str
+    leader_tag: str
+    unenroll_on_link_removed: bool
+    tags_on_enrollment: list[str]
+    remove_tags_on_unenrollment: bool
+
+
+def tag_settings_check(
     *,
     target_kind: str,
     target_id: str,
@@ -70,11 +82,10 @@ def tag_settings_set(
     unenroll_on_link_removed: bool = True,
     tags_on_enrollment: list[str] | None = None,
     remove_tags_on_unenrollment: bool = False,
-    actor: Actor,
-) -> TargetTagSettings:
-    """A course's or group's tag settings (replacing what it had). Tags named must be known (Tag) once any tag
-    is; a leader tag is for groups, unenroll_on_link_removed for courses. Members' tags follow at their next
-    reconcile (`membersync batch course-tags` reconciles every member's tags at once)."""
+) -> TagSettingsChecked:
+    """A course's or group's tag settings checked, changing nothing (the admin's form asks before saving): a
+    ServiceError names the field at fault. Tags named must be known (Tag) once any tag is; a leader tag is for
+    groups, unenroll_on_link_removed for courses."""
     if target_kind not in (COURSE, GROUP):
         raise ServiceError(
             "invalid_value", f"tag settings are for a course or a group, not {target_kind!r}", field="kind"
@@ -110,16 +121,49 @@ def tag_settings_set(
                     f"{field}: {unknown[0]!r} is not one of the CRM's tags ({', '.join(sorted(known))})",
                     field=field,
                 )
+    return TagSettingsChecked(
+        target_kind=target_kind,
+        target_id=target_id,
+        link_tag=link_tag or "",
+        leader_tag=leader_tag or "",
+        unenroll_on_link_removed=unenroll_on_link_removed,
+        tags_on_enrollment=sorted(set(enrollment_tags), key=enrollment_tags.index),
+        remove_tags_on_unenrollment=remove_tags_on_unenrollment,
+    )
+
+
+def tag_settings_set(
+    *,
+    target_kind: str,
+    target_id: str,
+    link_tag: str = "",
+    leader_tag: str = "",
+    unenroll_on_link_removed: bool = True,
+    tags_on_enrollment: list[str] | None = None,
+    remove_tags_on_unenrollment: bool = False,
+    actor: Actor,
+) -> TargetTagSettings:
+    """A course's or group's tag settings (replacing what it had), checked by tag_settings_check. Members' tags
+    follow at their next reconcile (`membersync batch course-tags` or `group-tags` brings every member's at once)."""
+    checked = tag_settings_check(
+        target_kind=target_kind,
+        target_id=target_id,
+        link_tag=link_tag,
+        leader_tag=leader_tag,
+        unenroll_on_link_removed=unenroll_on_link_removed,
+        tags_on_enrollment=tags_on_enrollment,
+        remove_tags_on_unenrollment=remove_tags_on_unenrollment,
+    )
     with transaction.atomic():
         settings, _ = TargetTagSettings.objects.update_or_create(
-            target_kind=target_kind,
-            target_id=target_id,
+            target_kind=checked.target_kind,
+            target_id=checked.target_id,
             defaults={
-                "link_tag": link_tag or "",
-                "leader_tag": leader_tag or "",
-                "unenroll_on_link_removed": unenroll_on_link_removed,
-                "tags_on_enrollment": sorted(set(enrollment_tags), key=enrollment_tags.index),
-                "remove_tags_on_unenrollment": remove_tags_on_unenrollment,
+                "link_tag": checked.link_tag,
+                "leader_tag": checked.leader_tag,
+                "unenroll_on_link_removed": checked.unenroll_on_link_removed,
+                "tags_on_enrollment": checked.tags_on_enrollment,
+                "remove_tags_on_unenrollment": checked.remove_tags_on_unenrollment,
             },
         )
     return settings

@@ -12,11 +12,15 @@ OWN_OPTIONS = {
     "convergence": ("histories",),
     "api": ("requests",),
     "sink": ("operations", "latency", "rate", "in_flight"),
+    "tags": ("members",),
 }
 
 
 class Command(MemberSyncCommand):
-    help = "a benchmark (resync, webhooks, convergence, api) in a temporary database of its own (docs/BENCHMARKS.md)"
+    help = (
+        "a benchmark (resync, webhooks, convergence, api, sink, tags) in a temporary database of its own "
+        "(docs/BENCHMARKS.md)"
+    )
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         self.parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -25,11 +29,12 @@ class Command(MemberSyncCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "which",
-            choices=["resync", "webhooks", "convergence", "api", "sink"],
-            metavar="resync/webhooks/convergence/api/sink",
+            choices=["resync", "webhooks", "convergence", "api", "sink", "tags"],
+            metavar="resync/webhooks/convergence/api/sink/tags",
             help="resync: reconcile a synthetic site; webhooks: WooCommerce deliveries through `membersync serve`, "
             "then the worker; convergence: random subscription histories delivered badly (docs/RELIABILITY.md); "
-            "api: access checks through the REST API; sink: enrollments through the LearnDash sink (contract site)",
+            "api: access checks through the REST API; sink: enrollments through the LearnDash sink (contract site); "
+            "tags: `batch course-tags` deciding every member and calling the CRMs (contract fixtures)",
         )
         parser.add_argument(
             "--operations", type=whole_number(1, 10_000_000), metavar="N", help="sink: enrollments (default 100,000)"
@@ -62,7 +67,7 @@ class Command(MemberSyncCommand):
             "--members",
             type=whole_number(1, 10_000_000),
             metavar="N",
-            help="resync: members in the synthetic site (default 10,000)",
+            help="resync: members in the synthetic site (default 10,000); tags: members (default 100,000)",
         )
         parser.add_argument(
             "--deliveries",
@@ -96,7 +101,7 @@ class Command(MemberSyncCommand):
     def handle(self, *args, which, use_configured_database, **options):
         for other, names in OWN_OPTIONS.items():
             for name in names:
-                if other != which and options[name] not in (None, False):
+                if other != which and name not in OWN_OPTIONS[which] and options[name] not in (None, False):
                     flag = "--" + name.replace("_", "-")
                     self.parser.error(f"argument {flag}: only `bench {other}` takes it")
         temporary = os.environ.get("MEMBERSYNC_SCENARIO_DATABASE") == "temporary"
@@ -106,6 +111,19 @@ class Command(MemberSyncCommand):
             if temporary:
                 call_command("migrate", verbosity=0, interactive=False)
             bench_resync(members=options["members"] or 10_000, out=self.stdout.write)
+            return
+
+        if which == "tags":
+            from membersync.bench.tags import bench_tags
+            from membersync.bench.webhooks import configured_database_refusal
+
+            if refusal := configured_database_refusal():  # a site's database is left as it is
+                raise CommandError(refusal)
+            call_command("migrate", verbosity=0, interactive=False)
+            try:
+                bench_tags(members=options["members"] or 100_000, out=self.stdout.write)
+            except RuntimeError as error:
+                raise CommandError(str(error)) from None
             return
 
         if which == "convergence":
