@@ -360,3 +360,63 @@ def test_memberships_made_before_operators_could_set_an_end_keep_their_plans_end
         assert state.window.end == START + timedelta(days=60)
     finally:
         _migrate_to_latest()
+
+
+# ---- tags 0001: the CRM tags app ----
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_from_before_the_tags_app_keeps_every_members_access_ledger_and_identities(set_clock):
+    """The tags app only adds tables of its own: a site made before it is today's tables without those. Made here
+    with today's services and no tag setting, its tags tables are then dropped (migrate tags zero) and migrated
+    back; every member keeps her enrollments and their start, her ledger and her identities, a reconcile changes
+    nothing, and tag settings then work on the upgraded site."""
+    from membersync.actors import Actor
+    from membersync.catalog import services as catalog
+    from membersync.members import services as members
+    from membersync.people.models import WOOCOMMERCE, Identity
+    from membersync.people.services import connection_create, member_for_identity
+    from membersync.sync.models import Enrollment, LedgerEntry, Operation
+    from membersync.tags import services as tags
+    from membersync.tags.batch import tags_batch_run
+    from membersync.tags.selectors import crm_tags_held
+
+    actor = Actor.system("test")
+    set_clock(START)
+    catalog.course_create(external_id="c101")
+    catalog.plan_create(external_id="gold", grants=[{"course": "c101"}])
+    store = connection_create(kind=WOOCOMMERCE, name="shop", url="https://shop.example")
+    ann = member_for_identity(connection=store, kind="customer", external_id="42", email="ann@example.com").member
+    members.order_complete(order_id="o1", member_id=ann.external_id, plan_id="gold", actor=actor)
+    worker_tick(now=START)
+
+    def kept():
+        return (
+            list(Enrollment.objects.order_by("pk").values_list("member_id", "target_id", "status", "access_from")),
+            list(LedgerEntry.objects.order_by("pk").values_list("pk", "member_id", "action", "target_id", "at")),
+            list(Identity.objects.order_by("pk").values_list("pk", "member_id", "kind", "external_id")),
+        )
+
+    before = kept()
+    assert before[0] == [(ann.pk, "c101", "active", START)]
+    try:
+        executor = _executor()
+        executor.migrate([("tags", None)])
+        tables = connection.introspection.table_names()
+        assert not [t for t in tables if t.startswith("tags_")]
+        assert kept() == before
+
+        _migrate_to_latest()
+
+        assert kept() == before
+        set_clock(LATER)
+        operations = Operation.objects.count()
+        members_reconcile(member_ids=[ann.pk], now=LATER, cause=Cause("upgrade check", "test"))
+        worker_tick(now=LATER)
+        assert kept() == before and Operation.objects.count() == operations
+        # The upgraded site takes tag settings: the batch mirrors her enrollment in the built-in CRM.
+        tags.tag_settings_set(target_kind="course", target_id="c101", link_tag="c101-linked", actor=actor)
+        tags_batch_run(which="course-tags")
+        assert crm_tags_held(member=ann) == {"c101-linked"}
+    finally:
+        _migrate_to_latest()

@@ -11,7 +11,9 @@ from ._progress import progress_bar
 
 
 class Command(MemberSyncCommand):
-    help = "apply course or group tags to every member who lacks them, or reload every CRM's tags (only differences)"
+    help = (
+        "make every member's course or group tags right in each CRM, sending only the differences; or reload its tags"
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
