@@ -229,7 +229,7 @@ def test_a_user_deleted_on_the_site_is_found_or_made_again_next_time(academy):
 
 
 def test_members_run_concurrently_within_the_in_flight_limit_and_the_rate(learndash_site_factory):
-    academy = Academy(learndash_site_factory(latency=0.03), rate=30, in_flight=4)
+    academy = Academy(learndash_site_factory(latency=0.2), rate=30, in_flight=4)
     for i in range(30):
         academy.site.user(email=f"m{i}@example.com")
     members = [member(f"m{i}") for i in range(30)]

@@ -16,17 +16,17 @@ from membersync import wiring
 @checks.register()
 def remote_sinks_finish_inside_the_lease(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     problems = []
-    lease = settings.OUTBOX_LEASE_SECONDS
     for sink in wiring.sinks().values():
         if sink.transactional:
             continue
+        lease = sink.lease_seconds or settings.OUTBOX_LEASE_SECONDS
         batch = min(settings.OUTBOX_BATCH_SIZE, sink.batch_limit)
-        longest = batch * max(sink.calls_per_operation, 1) * settings.SINK_HTTP_TIMEOUT_SECONDS
+        longest = sink.longest_batch_seconds(batch, settings.SINK_HTTP_TIMEOUT_SECONDS)
         if longest > lease / 2:
             problems.append(
                 checks.Error(
                     f"sink {sink.name!r}: a batch of {batch} operations can take {longest:g} s of HTTP timeouts, "
-                    f"more than half the outbox lease ({lease} s)",
+                    f"more than half its lease ({lease:g} s)",
                     hint="lower SINK_HTTP_TIMEOUT_SECONDS or OUTBOX_BATCH_SIZE, or raise OUTBOX_LEASE_SECONDS",
                     id="membersync.E010",
                 )

@@ -51,7 +51,9 @@ def _same_member_and_sink() -> dict:
     return {"member_id": OuterRef("member_id"), "sink": OuterRef("sink"), "status": Operation.PENDING}
 
 
-def operations_lease(*, sink: str, worker: str, now: datetime, limit: int) -> list[Operation]:
+def operations_lease(
+    *, sink: str, worker: str, now: datetime, limit: int, lease_seconds: float | None = None
+) -> list[Operation]:
     """Claim up to `limit` due operations of `sink` for `worker`, oldest first, each the latest of its member,
     and mark the older pending operations of those members superseded."""
     pending = Operation.objects.filter(**_same_member_and_sink())
@@ -65,7 +67,8 @@ def operations_lease(*, sink: str, worker: str, now: datetime, limit: int) -> li
         .values("pk")[:limit]
     )
     table = connection.ops.quote_name(Operation._meta.db_table)
-    lease_until = connection.ops.adapt_datetimefield_value(now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS))
+    lease = timedelta(seconds=lease_seconds or settings.OUTBOX_LEASE_SECONDS)
+    lease_until = connection.ops.adapt_datetimefield_value(now + lease)
     wanted_field = Operation._meta.get_field("wanted")
     with transaction.atomic(), connection.cursor() as cursor:
         due_sql, due_params = due.query.sql_with_params()  # FOR UPDATE compiles only inside a transaction
@@ -114,7 +117,7 @@ def operations_run(*, worker: str, now: datetime, limit: int | None = None) -> i
         if sink.shadow or (sink.healthy is not None and not sink.healthy()):
             continue
         batch = min(limit or settings.OUTBOX_BATCH_SIZE, sink.batch_limit)
-        leased = operations_lease(sink=sink.name, worker=worker, now=now, limit=batch)
+        leased = operations_lease(sink=sink.name, worker=worker, now=now, limit=batch, lease_seconds=sink.lease_seconds)
         if leased:
             done += operations_apply(leased, sink=sink, worker=worker, now=now)
     return done

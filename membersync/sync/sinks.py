@@ -52,8 +52,13 @@ class Sink:
     # be idempotent (enrolling twice is harmless), with a timeout well inside the lease (sync/checks.py).
     transactional: bool = True
     batch_limit: int = 500
-    # The most HTTP calls one operation can make: with the timeout, bounds how long a batch can take.
+    # The most HTTP calls one operation can make one after the other, and how many operations a remote sink
+    # carries at once: with the timeout, they bound how long a batch can take (sync/checks.py).
     calls_per_operation: int = 0
+    concurrency: int = 1
+    # How long a worker's claim on this sink's operations lasts; None: OUTBOX_LEASE_SECONDS. A remote sink whose
+    # batch can take longer than half the common lease asks for a lease of its own.
+    lease_seconds: float | None = None
     # (target kind, target id) -> whether the sink carries that target (a site drives only the courses linked
     # there); None: every target.
     accepts: Callable[[str, str], bool] | None = None
@@ -74,6 +79,11 @@ class Sink:
     @property
     def remote(self) -> bool:
         return not self.transactional
+
+    def longest_batch_seconds(self, batch: int, timeout: float) -> float:
+        """The longest a batch of `batch` operations can take if every call runs into the timeout."""
+        rounds = -(-batch // max(self.concurrency, 1))
+        return rounds * max(self.calls_per_operation, 1) * timeout
 
     def carries(self, kind: str, target_id: str) -> bool:
         return self.accepts is None or self.accepts(kind, target_id)

@@ -23,7 +23,6 @@ in short transactions of their own.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -58,27 +57,35 @@ ACTIVE, SUSPENDED = "active", "suspended"
 # then write access_from). Leaderships add one per group led.
 CALLS_PER_OPERATION = 8
 DEFAULT_IN_FLIGHT = 4
+# Members carried one after the other by each of the in-flight slots in one batch: a larger batch makes fewer
+# outbox passes but a longer lease, which a killed worker's operations wait out before another worker takes them.
+ROUNDS = 2
 DEFAULT_RATE = 10.0
 
 Key = tuple[str, str]  # (target kind, catalog target id)
 
 
 def learndash_sink(connection: Connection, *, transport=None) -> Sink:
-    """The sink of one LearnDash connection. Its batch is as large as the outbox's lease allows (sync/checks.py:
-    the batch's calls times the HTTP timeout must fit in half the lease)."""
+    """The sink of one LearnDash connection. A batch is `ROUNDS` times the members it carries at once; its lease
+    is twice the longest such a batch can take if every call runs into the timeout (sync/checks.py), and never
+    shorter than the outbox's."""
     targets = site_targets(connection=connection)
-    lease_half = settings.OUTBOX_LEASE_SECONDS / 2
-    fits = math.floor(lease_half / (CALLS_PER_OPERATION * settings.SINK_HTTP_TIMEOUT_SECONDS))
     options = connection.settings or {}
+    in_flight = max(1, int(options.get("in_flight", DEFAULT_IN_FLIGHT)))
+    rate = float(options.get("rate", DEFAULT_RATE))
+    calls = ROUNDS * in_flight * CALLS_PER_OPERATION
+    longest = ROUNDS * CALLS_PER_OPERATION * settings.SINK_HTTP_TIMEOUT_SECONDS + calls / rate  # + the rate's waits
     return Sink(
         name=sink_name(connection),
         apply=lambda operations, now: sink_apply(connection, operations, now, transport=transport),
         transactional=False,
-        batch_limit=max(1, fits),
+        batch_limit=ROUNDS * in_flight,
+        concurrency=in_flight,
+        lease_seconds=max(settings.OUTBOX_LEASE_SECONDS, 2 * longest),
         calls_per_operation=CALLS_PER_OPERATION,
         accepts=lambda kind, target_id: (kind, target_id) in targets,
         shadow=bool(options.get("shadow", False)),
-        brake=bool(options.get("brake", False)),
+        brake=bool(options.get("brake", True)),
         brake_students=int(options.get("brake_students", 50)),
         brake_percent=float(options.get("brake_percent", 5.0)),
     )
