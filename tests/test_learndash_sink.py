@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from membersync.connectors.learndash.models import SiteTarget
-from membersync.connectors.learndash.sink import learndash_sink
+from membersync.connectors.learndash.sink import learndash_sink, plan_member
 from membersync.people.models import LEARNDASH, WP_USER, Connection, Identity, Member
 from membersync.people.services import connection_create
 from membersync.sync.mirror import mirror_write
@@ -239,3 +239,25 @@ def test_members_run_concurrently_within_the_in_flight_limit_and_the_rate(learnd
     assert site.count("POST", "user-courses") == 30  # both courses in one request per member
     assert site.peak_in_flight <= 4 and site.peak_in_flight >= 2
     assert site.most_in_window(2.0) <= 60
+
+
+def test_with_the_companion_a_resumed_group_sends_no_access_from_only_the_course_its_place(academy):
+    """The companion refuses a whole request whose group item carries access_from (LearnDash keeps no drip clock
+    per group member; decision 0015), so a resumption of a course and a group must send it for the course only."""
+    targets = {(t.kind, t.target_id): t for t in SiteTarget.objects.filter(connection=academy.connection)}
+    held = {
+        ("course", "intro"): row("course", "intro", "suspended", since=NOW),
+        ("group", "acme"): row("group", "acme", "suspended", since=NOW),
+    }
+    resumed_from = datetime(2026, 4, 20, tzinfo=UTC)
+    plan = plan_member(
+        member_id=1,
+        wanted=[row("course", "intro", access_from=resumed_from), row("group", "acme", access_from=resumed_from)],
+        held=held,
+        targets=targets,
+        companion=True,
+    )
+    assert plan.companion == [
+        {"kind": "course", "id": academy.intro, "status": "active", "access_from": int(resumed_from.timestamp())},
+        {"kind": "group", "id": academy.acme, "status": "active", "access_from": None},
+    ]

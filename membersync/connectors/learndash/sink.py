@@ -186,7 +186,7 @@ def plan_member(
 
 def _companion_item(kind: str, remote_id: int, row: dict) -> dict:
     access_from = None
-    if row["status"] == ACTIVE:
+    if row["status"] == ACTIVE and kind == COURSE:  # LearnDash keeps no drip clock per group member
         access_from = int(datetime.fromisoformat(row["access_from"]).timestamp())
     return {"kind": kind, "id": remote_id, "status": row["status"], "access_from": access_from}
 
