@@ -193,6 +193,19 @@ def test_with_the_companion_a_suspension_keeps_the_enrollment_and_a_resumption_s
     assert academy.site.access_from_writes[(user, academy.intro)] == 1  # never unenrolled
 
 
+def test_with_the_companion_a_first_enrollment_starts_the_drip_where_membersync_says_not_at_the_call(
+    learndash_site_factory,
+):
+    """LearnDash writes access_from = the moment of the enroll call; a membership that began earlier (a late
+    worker, an import of an old order) keeps its own start through the companion."""
+    academy = Academy(learndash_site_factory(companion=True), companion=True)
+    ada = member()
+    began = datetime(2026, 1, 10, tzinfo=UTC)
+    [outcome] = academy.apply(academy.op(ada, row("course", "intro", access_from=began), row("group", "acme")))
+    assert outcome.done
+    assert academy.site.access_from(academy.user_of(ada), academy.intro) == int(began.timestamp())
+
+
 def test_refused_credentials_hold_every_operation_until_they_work_again(academy):
     ada, bob = member("ada"), member("bob")
     academy.site.revoke()

@@ -9,8 +9,9 @@ Rules (docs/decisions/0016-learndash-sink.md):
 - "already enrolled" and "not enrolled" mean the site holds what was asked: done. An invalid id or an open
   course is a permanent error naming the course; other items of the same member still count.
 - Without the companion a suspension unenrolls (LearnDash has no suspended state) and a resumption enrolls again,
-  which restarts LearnDash's drip for that student. With it, the companion suspends and resumes, and a resumption
-  writes the operation's access_from.
+  which restarts LearnDash's drip for that student. With it, the companion suspends and resumes, and a first
+  enrollment, a resumption or a moved start writes the operation's access_from (LearnDash's own enroll call
+  would start the drip at the moment of the call): one more request per member whose courses start.
 - The site's credentials refused: every operation of the batch waits (hold), the connection shows the error.
   429/5xx/timeouts: retried after the site's Retry-After, if it gave one.
 - `holds` is what the site holds after the calls, partial success included, shaped like Operation.wanted.
@@ -170,6 +171,10 @@ def plan_member(
                 plan.companion.append(_companion_item(kind, target.remote_id, want[key]))
             elif status == ACTIVE and not was_held:
                 add.append(target.remote_id)
+                if kind == COURSE:  # LearnDash starts the drip at the moment of the call; set the start kept here
+                    plan.companion.append(_companion_item(kind, target.remote_id, want[key]))
+            elif status == ACTIVE and kind == COURSE and _moved(held[key], want[key]):
+                plan.companion.append(_companion_item(kind, target.remote_id, want[key]))  # her start moved
             elif status == SUSPENDED and now_active:
                 plan.companion.append(_companion_item(kind, target.remote_id, want[key]))
             else:
@@ -182,6 +187,10 @@ def plan_member(
             else:
                 plan.pending.discard(key)
     return plan
+
+
+def _moved(held: dict, wanted: dict) -> bool:
+    return datetime.fromisoformat(held["access_from"]) != datetime.fromisoformat(wanted["access_from"])
 
 
 def _companion_item(kind: str, remote_id: int, row: dict) -> dict:
