@@ -1055,6 +1055,13 @@ class LearnDashSite:
         user_id = int(match.group(1))
         if user_id not in self._users:
             return _error(404, "membersync_invalid_user", "Invalid user ID.")
+        # The plugin checks the whole body before applying anything (its class-rest.php): one bad item refuses all.
+        for index, item in enumerate(body.get("items") or []):
+            where = f"items[{index}]"
+            if item.get("access_from") is not None and item.get("kind") == "group":
+                return _error(400, "membersync_invalid_body", f"{where}.access_from must be null for a group")
+            if item.get("access_from") is not None and item.get("status") == "suspended":
+                return _error(400, "membersync_invalid_body", f"{where}.access_from must be null when suspended")
         results = []
         for item in body.get("items") or []:
             kind, target, status = item.get("kind"), int(item.get("id") or 0), item.get("status")
