@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from membersync.people.models import LEARNDASH, Connection
+from membersync.people.selectors import connections_of_kind
 from membersync.sync.sinks import Sink
 
 SINK_PREFIX = "learndash:"
@@ -13,7 +14,7 @@ def sink_name(connection: Connection) -> str:
 
 
 def learndash_sinks() -> list[Sink]:
-    connections = list(Connection.objects.filter(kind=LEARNDASH))
+    connections = connections_of_kind(LEARNDASH)
     if not connections:
         return []
     from .sink import learndash_sink  # the HTTP side is loaded only when a site is connected
