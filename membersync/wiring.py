@@ -48,21 +48,22 @@ def source_loaders() -> tuple[SourceLoader, ...]:
 
 @cache
 def sinks() -> dict[str, Sink]:
-    """Where operations go, by name: the built-in enrollment table (the embedded LMS), the built-in CRM's tags."""
+    """Where operations go, by name: the built-in enrollment table (the embedded LMS)."""
     from membersync.sync.sinks import builtin_sink
-    from membersync.tags.sinks import builtin_crm_sink
 
-    return {"builtin": builtin_sink(), "crm": builtin_crm_sink()}
+    return {"builtin": builtin_sink()}
 
 
 @cache
 def sink_providers() -> tuple[Callable[[], Iterable[Sink]], ...]:
-    """Sinks that come and go with connections: one per connected LearnDash site (read at each reconcile and
-    outbox pass; sync/sinks.py sinks_all() puts them beside the fixed ones)."""
+    """Sinks that come and go: one per connected LearnDash site and CRM, and the built-in CRM's tags once the site
+    has any tag setting, tag or tag operation (read at each reconcile and outbox pass; sync/sinks.py sinks_all()
+    puts them beside the fixed ones)."""
     from membersync.connectors.learndash.sinks import learndash_sinks
     from membersync.tags.remote import crm_sinks
+    from membersync.tags.sinks import builtin_crm_sinks
 
-    return (learndash_sinks, crm_sinks)
+    return (learndash_sinks, crm_sinks, builtin_crm_sinks)
 
 
 # (moment, worker name) -> how many received deliveries it settled; the worker runs each until it returns 0

@@ -12,7 +12,7 @@ from membersync.access.tags import MIRROR, TAG, TagRules, TargetTags
 from membersync.catalog.models import Group
 from membersync.people.models import ACTIVECAMPAIGN, FLUENTCRM, Connection, Member
 from membersync.sync.mirror import holdings_read
-from membersync.sync.models import MirrorEntry
+from membersync.sync.models import MirrorEntry, Operation
 
 from .models import MemberTag, Tag, TargetTagSettings
 
@@ -55,6 +55,18 @@ def tag_rules() -> TagRules:
 @memo.scoped
 def any_member_tag() -> bool:
     return MemberTag.objects.exists()
+
+
+@memo.scoped
+def builtin_crm_in_use() -> bool:
+    """Whether the built-in CRM has anything to hold or do: a tag setting, a tag applied as a source, a tag it
+    holds, or an operation on its way to it (read once per memo scope: a reconcile batch, an outbox pass)."""
+    return (
+        TargetTagSettings.objects.exists()
+        or MemberTag.objects.filter(connection__isnull=True).exists()
+        or MirrorEntry.objects.filter(sink=BUILTIN_CRM).exists()
+        or Operation.objects.filter(sink=BUILTIN_CRM, status__in=Operation.UNFINISHED).exists()
+    )
 
 
 def known_tags() -> set[str]:

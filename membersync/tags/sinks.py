@@ -19,7 +19,7 @@ from membersync.sync.models import LedgerEntry, Operation
 from membersync.sync.sinks import Sink
 
 from .models import MemberTag, TagSuppression
-from .selectors import BUILTIN_CRM, any_member_tag, tag_rules
+from .selectors import BUILTIN_CRM, any_member_tag, builtin_crm_in_use, tag_rules
 from .services import suppressions_lift
 
 ACTIVE = "active"
@@ -99,6 +99,12 @@ def _targets_had(member_ids: list[int], rules) -> dict[int, set[tuple[str, str]]
         if (kind, target_id) in wanted:
             had[member_id].add((kind, target_id))
     return had
+
+
+def builtin_crm_sinks() -> list[Sink]:
+    """The built-in CRM, for a site that uses tags (wiring.sink_providers): a site with no tag setting, no tag and
+    no tag operation pays nothing for it, not even its projection's reads at each reconcile batch."""
+    return [builtin_crm_sink()] if builtin_crm_in_use() else []
 
 
 def builtin_crm_sink() -> Sink:
