@@ -5,8 +5,8 @@ is re-read from the API and enrolls her; a wrong secret is refused and stores no
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import pytest
 

@@ -6,6 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection as db
+
 from membersync import memo
 from membersync.access.rules import GROUP, Target
 from membersync.access.tags import MIRROR, TAG, TagRules, TargetTags
@@ -60,13 +62,20 @@ def any_member_tag() -> bool:
 @memo.scoped
 def builtin_crm_in_use() -> bool:
     """Whether the built-in CRM has anything to hold or do: a tag setting, a tag applied as a source, a tag it
-    holds, or an operation on its way to it (read once per memo scope: a reconcile batch, an outbox pass)."""
-    return (
-        TargetTagSettings.objects.exists()
-        or MemberTag.objects.filter(connection__isnull=True).exists()
-        or MirrorEntry.objects.filter(sink=BUILTIN_CRM).exists()
-        or Operation.objects.filter(sink=BUILTIN_CRM, status__in=Operation.UNFINISHED).exists()
-    )
+    holds, or an operation on its way to it. The settings are read anyway (tag_rules); the rest is one query,
+    once per memo scope (an event, a reconcile batch, an outbox pass)."""
+    if not tag_rules().empty:
+        return True
+    table = db.ops.quote_name
+    queries = [
+        f"SELECT 1 FROM {table(MemberTag._meta.db_table)} WHERE connection_id IS NULL",
+        f"SELECT 1 FROM {table(MirrorEntry._meta.db_table)} WHERE sink = %s",
+        f"SELECT 1 FROM {table(Operation._meta.db_table)} WHERE sink = %s AND status IN (%s, %s)",
+    ]
+    sql = " UNION ALL ".join(f"SELECT 1 FROM ({q} LIMIT 1) AS any_row_{i}" for i, q in enumerate(queries))
+    with db.cursor() as cursor:
+        cursor.execute(sql, [BUILTIN_CRM, BUILTIN_CRM, *Operation.UNFINISHED])
+        return cursor.fetchone() is not None
 
 
 def known_tags() -> set[str]:
