@@ -31,7 +31,10 @@ def alice_subscribed(db, set_clock):
 
 def test_an_on_hold_update_reads_the_catalog_once_and_stays_within_its_query_budget(alice_subscribed):
     """From the delivery to the operation for the LMS: 44 queries before the catalog was read once per event and
-    a subscription's dependents in one query; 35 now. The budget keeps it from creeping back."""
+    a subscription's dependents in one query; 35 then. Each kind of source or sink added since costs at most one
+    query on a site that does not use it (enrollments made in the LMS, manual grants, the tag settings, the
+    connections read once for every remote sink, the built-in CRM's "any tags at all?"), while seats and licenses
+    now cost one where they cost several: 36. The budget keeps it from creeping back."""
     with CaptureQueriesContext(connection) as queries:
         subscription_update(
             subscription={"id": "101", "member": "alice", "plan": "gold", "status": "on-hold"}, actor=STORE
@@ -39,4 +42,4 @@ def test_an_on_hold_update_reads_the_catalog_once_and_stays_within_its_query_bud
     statements = [q["sql"] for q in queries.captured_queries]
     assert sum('FROM "catalog_accessrule"' in sql for sql in statements) == 1
     member_lock = 1 if connection.features.has_select_for_update else 0  # PostgreSQL: reconciles take turns
-    assert len(statements) <= 35 + member_lock, "\n".join(statements)
+    assert len(statements) <= 36 + member_lock, "\n".join(statements)

@@ -19,6 +19,7 @@ from membersync.clients.activecampaign import ActiveCampaignClient
 from membersync.clients.crm import CrmAuthError, CrmError, TagChange
 from membersync.clients.fluentcrm import FluentCrmClient
 from membersync.people.models import ACTIVECAMPAIGN, CONTACT, Connection, Identity, Member
+from membersync.people.selectors import connections_of_kind
 from membersync.people.services import connection_failure_record, connection_success_record
 from membersync.sync.mirror import holdings_read
 from membersync.sync.models import Operation
@@ -43,7 +44,7 @@ def crm_client(connection: Connection, *, timeout: float = 10.0):
 
 def crm_sinks() -> list[Sink]:
     """A sink per CRM connection with credentials (wiring.sink_providers)."""
-    return [crm_sink(c) for c in Connection.objects.filter(kind__in=CRM_KINDS) if c.has_credentials]
+    return [crm_sink(c) for c in connections_of_kind(*CRM_KINDS) if c.has_credentials]
 
 
 def crm_sink(connection: Connection) -> Sink:
