@@ -242,3 +242,18 @@ def test_a_sink_can_hold_what_is_derived_from_access_and_is_diffed_the_same_way(
     _drain()
     assert site.courses(ann) == []
     assert members_reconcile(member_ids=[ann.pk], now=NOW, cause=Cause("test", ADMIN)).operations_by_sink == {}
+
+
+@pytest.mark.django_db
+def test_explain_says_plainly_when_a_site_will_restart_a_suspended_students_drip(site, set_clock):
+    from membersync.sync.explain import explanation_text
+    from membersync.sync.selectors import member_explain
+
+    note = "On LearnDash site school (no companion plugin), a suspension unenrolls her"
+    site.install(suspension_note=note)
+    (ann,) = _buyers(1)
+    assert note not in explanation_text(member_explain(member=ann, at=NOW))
+    later = NOW + timedelta(days=3)
+    set_clock(later)
+    members.membership_pause(actor=ADMIN, member_id=ann.external_id, plan_id="gold")
+    assert note in explanation_text(member_explain(member=ann, at=later))

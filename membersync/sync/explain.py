@@ -33,6 +33,8 @@ def explanation_text(explanation: Explanation) -> str:
         lines.append("  (nothing)")
     for target in explanation.targets:
         lines += _target_lines(target)
+    if explanation.notes:
+        lines += ["", "Note:"] + [f"  {note}" for note in explanation.notes]
     return "\n".join(lines) + "\n"
 
 

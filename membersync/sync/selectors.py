@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from membersync import clock
+from membersync import clock, memo
 from membersync.access.grants import OPEN, SUSPENDED, Grant, TargetAccess, access_at, days, grants_from_window
 from membersync.access.rules import Target
 from membersync.catalog.models import AccessRule, Course, Group
@@ -19,6 +19,7 @@ from membersync.people.models import Member
 
 from .asof import SourceAsOf, SourceHistory, as_of_window
 from .models import Enrollment, Event, GrantRecord, LedgerEntry, MemberAccess, Operation
+from .sinks import sinks_all
 from .sources import load_sources
 
 
@@ -112,6 +113,7 @@ class Explanation:
     targets: list[TargetExplanation]
     asked: str | None = None  # the course or group asked about, if any
     ledger: list[LedgerLine] = field(default_factory=list)  # every entry that took effect by `at`
+    notes: list[str] = field(default_factory=list)  # what a sink does differently with her access (sinks.py)
 
     @property
     def when(self) -> str:
@@ -187,7 +189,12 @@ def member_explain(
         )
     sources = [_source_row(v) for v in views]
     lines = [LedgerLine(e, e.recorded_at > at, titles.get(e.target_id, e.target_id)) for e in ledger]
-    return Explanation(member=member, at=at, now=now, sources=sources, targets=targets, asked=target_id, ledger=lines)
+    interrupted = any(t.state == "suspended" or t.pushed_back for t in targets)
+    with memo.scope():
+        notes = [s.suspension_note for s in sinks_all().values() if s.suspension_note] if interrupted else []
+    return Explanation(
+        member=member, at=at, now=now, sources=sources, targets=targets, asked=target_id, ledger=lines, notes=notes
+    )
 
 
 class _Titles(dict):

@@ -75,6 +75,9 @@ class Sink:
     # {(kind, id): (status, since, suspended_since)} shape, for a whole reconcile batch at once. None: the
     # enrollments it carries.
     project: Callable[[dict[int, dict], datetime], dict[int, dict]] | None = None
+    # What a member's explanation should say about this sink when she has suspended or resumed access: a
+    # LearnDash site without the companion plugin restarts her drip.
+    suspension_note: str = ""
 
     @property
     def remote(self) -> bool:

@@ -87,6 +87,13 @@ def learndash_sink(connection: Connection, *, transport=None) -> Sink:
         accepts=lambda kind, target_id: (kind, target_id) in targets,
         shadow=bool(options.get("shadow", False)),
         brake=bool(options.get("brake", True)),
+        suspension_note=""
+        if options.get("has_companion")
+        else (
+            f"On LearnDash site {connection.name} (no companion plugin), a suspension unenrolls her and a resumption "
+            "enrolls her again: LearnDash restarts her lesson drip and course expiry there from the re-enrollment, "
+            "not from the enrollment start above. Install the companion plugin to keep her place."
+        ),
         brake_students=int(options.get("brake_students", 50)),
         brake_percent=float(options.get("brake_percent", 5.0)),
     )
