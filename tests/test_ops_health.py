@@ -134,3 +134,20 @@ def test_a_request_answers_its_correlation_id_and_a_webhook_its_delivery(client,
         },
     )
     assert response["X-Request-ID"] == f"delivery-{response.json()['delivery']}"
+
+    # The worker applying it logs under the same id, so one search finds the delivery from receipt to outcome.
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.correlation_id)
+
+    handler = Keep()
+    handler.addFilter(CorrelationFilter())
+    logger = logging.getLogger("membersync.connectors.deliveries")
+    logger.addHandler(handler)
+    try:
+        worker_tick(now=NOW)
+    finally:
+        logger.removeHandler(handler)
+    assert f"delivery-{response.json()['delivery']}" in seen

@@ -22,6 +22,7 @@ from django.db.models import Q
 from membersync import clock, memo
 from membersync.clients.woocommerce import StoreError, StoreUnavailable
 from membersync.errors import ServiceError
+from membersync.ops.logs import correlation_bound, delivery_correlation
 from membersync.people.models import ACTIVECAMPAIGN, FLUENTCRM, LEARNDASH, WOOCOMMERCE, Connection
 from membersync.people.services import connection_delivery_record
 
@@ -111,7 +112,12 @@ def deliveries_apply(*, now: datetime, worker: str, limit: int = 100) -> int:
         with memo.scope():
             while leased:
                 delivery = leased.pop(0)
-                if delivery_apply(delivery, now=now) != Delivery.RECEIVED:
+                # Every line logged while it is applied (its events, the reconcile) carries the delivery's id,
+                # the same as the web server's line when it was received (ops/logs.py).
+                with correlation_bound(delivery_correlation(delivery.pk)):
+                    status = delivery_apply(delivery, now=now)
+                    log.info("delivery %s from %s: %s", delivery.pk, delivery.connection.name, status)
+                if status != Delivery.RECEIVED:
                     settled += 1
                 if delivery.resource in CATALOG_RESOURCES:
                     break
