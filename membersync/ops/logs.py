@@ -13,12 +13,10 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import UTC, datetime
 
-correlation_id: ContextVar[str] = ContextVar("membersync_correlation_id", default="")
+from membersync.correlation import correlation_bound, correlation_id  # noqa: F401 (bound here by callers)
+
 HEADER = "X-Request-ID"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -41,15 +39,6 @@ def delivery_correlation_bind(delivery) -> str:
         "delivery %s stored", delivery.pk, extra={"connection": delivery.connection.name, "topic": delivery.topic}
     )
     return value
-
-
-@contextmanager
-def correlation_bound(value: str) -> Iterator[str]:
-    token = correlation_id.set(value)
-    try:
-        yield value
-    finally:
-        correlation_id.reset(token)
 
 
 class CorrelationFilter(logging.Filter):

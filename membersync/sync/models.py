@@ -159,6 +159,8 @@ class Operation(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
     done_at = models.DateTimeField(null=True, blank=True)
+    # The request's or delivery's correlation id that made it (membersync/correlation.py): the outbox logs under it.
+    correlation_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         indexes = [

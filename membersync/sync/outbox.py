@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 
 from membersync import clock, memo
+from membersync.correlation import correlation_bound
 
 from .mirror import mirror_write
 from .models import Operation
@@ -74,7 +75,7 @@ def operations_lease(
         due_sql, due_params = due.query.sql_with_params()  # FOR UPDATE compiles only inside a transaction
         cursor.execute(
             f"UPDATE {table} SET leased_until = %s, leased_by = %s WHERE id IN ({due_sql}) "
-            "RETURNING id, member_id, sink, wanted, result_digest, attempts",
+            "RETURNING id, member_id, sink, wanted, result_digest, attempts, correlation_id",
             [lease_until, worker, *due_params],
         )
         rows = cursor.fetchall()
@@ -87,8 +88,9 @@ def operations_lease(
                 result_digest=digest,
                 attempts=attempts,
                 leased_by=worker,
+                correlation_id=correlation,
             )
-            for pk, member_id, sink_name, wanted, digest, attempts in rows
+            for pk, member_id, sink_name, wanted, digest, attempts, correlation in rows
         ]
         if leased:
             _supersede_older(sink, leased, now)
@@ -130,6 +132,7 @@ def operations_apply(leased: list[Operation], *, sink: Sink, worker: str, now: d
         return _remote_apply(leased, sink, worker, now)
     try:
         _apply_and_mark_done(leased, sink, worker, now)
+        _log_traced(leased, "done")
         return len(leased)
     except LeaseLost:
         log.warning("worker %s lost its lease on %d operations; its result is discarded", worker, len(leased))
@@ -140,11 +143,13 @@ def operations_apply(leased: list[Operation], *, sink: Sink, worker: str, now: d
     for op in leased:
         try:
             _apply_and_mark_done([op], sink, worker, now)
+            _log_traced([op], "done")
             done += 1
         except LeaseLost:
             log.warning("worker %s lost its lease on operation %d; its result is discarded", worker, op.pk)
         except Exception as error:  # a sink's failure is recorded on the operation, never lost
             _mark_failed(op, error, worker, now)
+            _log_traced([op], f"failed: {type(error).__name__}: {error}")
     return done
 
 
@@ -186,6 +191,8 @@ def _remote_apply(leased: list[Operation], sink: Sink, worker: str, now: datetim
         for op in mine:
             if not results[op.pk].done:
                 _record_failure(op, results[op.pk], worker, now)
+    for op in mine:
+        _log_traced([op], "done" if results[op.pk].done else f"not done: {results[op.pk].error}")
     return len(done)
 
 
@@ -224,6 +231,15 @@ def _mark_done(operations: list[Operation], worker: str, now: datetime) -> None:
     )
     if marked != len(ids):
         raise LeaseLost  # rolls back the transaction: a transactional sink's writes with it
+
+
+def _log_traced(operations: list[Operation], what: str) -> None:
+    """One line per operation that a request or delivery caused, under its correlation id (a resync's are not
+    logged one by one)."""
+    for op in operations:
+        if op.correlation_id:
+            with correlation_bound(op.correlation_id):
+                log.info("operation %s for member %s on %s: %s", op.pk, op.member_id, op.sink, what)
 
 
 def _mark_failed(op: Operation, error: Exception, worker: str, now: datetime) -> None:

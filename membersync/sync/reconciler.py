@@ -17,6 +17,7 @@ from django.db import connection, transaction
 
 from membersync import memo
 from membersync.access.grants import OPEN, PENDING, SUSPENDED, Grant, access_at, grants_from_window, next_change
+from membersync.correlation import correlation_current
 from membersync.people.models import Member
 
 from .brake import Projection, brake_apply
@@ -173,7 +174,8 @@ def _sink_operation(
             report.changes[change["action"]] += 1
     key = f"{sink.name}:{member_id}:{uuid.uuid4().hex}"
     digest = digest or enrollments_digest(here.items())
-    return (member_id, sink.name, _wanted_state(here), changes, digest, key, Operation.PENDING, 0, now, now, "", "")
+    row = (member_id, sink.name, _wanted_state(here), changes, digest, key, Operation.PENDING, 0, now, now, "", "")
+    return (*row, correlation_current())
 
 
 def _members_lock(member_ids: list[int]) -> None:
@@ -208,6 +210,7 @@ OPERATION_COLUMNS = [
     "created_at",
     "leased_by",
     "last_error",
+    "correlation_id",
 ]
 
 

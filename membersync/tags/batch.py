@@ -349,7 +349,7 @@ def _queue(decision: Decision, connection_id: int | None) -> None:
         digest = enrollments_digest(((TAG, t), (Enrollment.ACTIVE, TAG_EPOCH, None)) for t in diff.wanted)
         key = f"{decision.sink}:{diff.member_id}:batch:{uuid.uuid4().hex}"
         rows.append(
-            (diff.member_id, decision.sink, wanted, changes, digest, key, Operation.PENDING, 0, now, now, "", "")
+            (diff.member_id, decision.sink, wanted, changes, digest, key, Operation.PENDING, 0, now, now, "", "", "")
         )
     with transaction.atomic():
         rows_insert(Operation, OPERATION_COLUMNS, rows)
