@@ -7,6 +7,7 @@ reconciler and the worker see the same moment.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -40,3 +41,8 @@ def frozen_at(moment: datetime) -> Iterator[None]:
         yield
     finally:
         _state.frozen = previous
+
+
+def elapsed() -> float:
+    """Seconds on a monotonic counter, to time how long work takes (never the site's time: no one sets it)."""
+    return time.perf_counter()

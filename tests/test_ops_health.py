@@ -82,6 +82,14 @@ def test_metrics_count_operations_by_sink_and_status_for_a_local_scraper(client,
     assert 'membersync_operations{sink="builtin",status="done"} 1' in text
     assert "# TYPE membersync_outbox_lag_seconds gauge" in text
     assert "membersync_workers_alive 1" in text
+    # The worker reports the reconciling it did (the membership's reconcile ran in this process) with its next pass.
+    worker_tick(now=NOW, worker="host:1")
+    text = client.get("/metrics").content.decode()
+    assert "# TYPE membersync_reconcile_seconds_total counter" in text
+    reconciled = [
+        line for line in text.splitlines() if line.startswith('membersync_reconciled_members_total{worker="host:1"}')
+    ]
+    assert reconciled and float(reconciled[0].split()[-1]) >= 1
 
 
 def test_metrics_refuse_a_request_through_a_proxy_and_take_the_token_when_set(client, site, settings):

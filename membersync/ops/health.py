@@ -182,3 +182,10 @@ def health_report(*, now: datetime) -> dict:
     statuses += [c["status"] for c in checks["connections"].values()]
     overall = OK if all(s == OK for s in statuses) else DEGRADED
     return {"status": overall, "checked_at": now.isoformat(), "checks": checks}
+
+
+def worker_reconcile_counters(*, now: datetime) -> list[tuple[str, int, int, float]]:
+    """Per worker that reported recently: (worker, reconciles, members reconciled, seconds spent) since it started."""
+    stale = now - timedelta(seconds=settings.HEALTH_WORKER_STALE_SECONDS)
+    rows = WorkerHeartbeat.objects.filter(seen_at__gte=stale).order_by("worker")
+    return list(rows.values_list("worker", "reconciles", "reconciled_members", "reconcile_seconds"))

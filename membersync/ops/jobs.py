@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from membersync.sync.stats import reconcile_totals
+
 from .models import JobRun, WorkerHeartbeat
 
 ALERTS_EVERY = timedelta(minutes=1)
@@ -18,10 +20,16 @@ HEARTBEATS_KEPT = timedelta(days=1)
 
 def heartbeat_record(*, now: datetime, worker: str = "", **_) -> None:
     """The worker is alive: touch its row (made at its first pass), forget workers gone for a day."""
+    totals = reconcile_totals()
+    counted = {
+        "reconciles": totals["reconciles"],
+        "reconciled_members": totals["members"],
+        "reconcile_seconds": totals["seconds"],
+    }
     with transaction.atomic():
-        touched = WorkerHeartbeat.objects.filter(worker=worker).update(seen_at=now, passes=F("passes") + 1)
+        touched = WorkerHeartbeat.objects.filter(worker=worker).update(seen_at=now, passes=F("passes") + 1, **counted)
         if not touched:
-            WorkerHeartbeat.objects.create(worker=worker, started_at=now, seen_at=now, passes=1)
+            WorkerHeartbeat.objects.create(worker=worker, started_at=now, seen_at=now, passes=1, **counted)
             WorkerHeartbeat.objects.filter(seen_at__lt=now - HEARTBEATS_KEPT).delete()
 
 

@@ -10,7 +10,14 @@ from django.db.models import Count
 from membersync.api.models import ResyncJob
 from membersync.sync.models import Operation
 
-from .health import connections_health, deliveries_by_status, outbox_lag, wake_lag_seconds, worker_state
+from .health import (
+    connections_health,
+    deliveries_by_status,
+    outbox_lag,
+    wake_lag_seconds,
+    worker_reconcile_counters,
+    worker_state,
+)
 
 
 def _escape(value: str) -> str:
@@ -55,6 +62,13 @@ def metrics_text(*, now: datetime) -> str:
     age = worker.age(now)
     if age is not None:
         out.family("membersync_worker_last_seen_seconds", "gauge", "Seconds since a worker last reported.", [({}, age)])
+    counters = worker_reconcile_counters(now=now)
+    for name, index, text in (
+        ("membersync_reconciles_total", 1, "Reconcile batches a worker ran since it started."),
+        ("membersync_reconciled_members_total", 2, "Members a worker reconciled since it started."),
+        ("membersync_reconcile_seconds_total", 3, "Seconds a worker spent reconciling since it started."),
+    ):
+        out.family(name, "counter", text, [({"worker": row[0]}, row[index]) for row in counters])
     due, late = wake_lag_seconds(now=now)
     out.family("membersync_reconcile_due_members", "gauge", "Members whose reconcile is due now.", [({}, due)])
     out.family(

@@ -14,6 +14,10 @@ class WorkerHeartbeat(models.Model):
     started_at = models.DateTimeField()
     seen_at = models.DateTimeField(db_index=True)
     passes = models.PositiveBigIntegerField(default=0)
+    # What it reconciled since it started (sync/stats.py): counters for /metrics.
+    reconciles = models.PositiveBigIntegerField(default=0)
+    reconciled_members = models.PositiveBigIntegerField(default=0)
+    reconcile_seconds = models.FloatField(default=0)
 
     def __str__(self):
         return f"worker {self.worker} last seen {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from membersync import memo
+from membersync import clock, memo
 from membersync.access.grants import OPEN, PENDING, SUSPENDED, Grant, access_at, grants_from_window, next_change
 from membersync.correlation import correlation_current
 from membersync.people.models import Member
@@ -27,6 +27,7 @@ from .mirror import holdings_read
 from .models import Enrollment, GrantRecord, LedgerEntry, MemberAccess, Operation
 from .sinks import BUILTIN, Sink, enrollment_state, sinks_all
 from .sources import load_sources
+from .stats import reconcile_counted
 
 
 @dataclass
@@ -45,10 +46,13 @@ class ReconcileReport:
 def members_reconcile(*, member_ids: list[int], now: datetime, cause: Cause, dry_run: bool = False) -> ReconcileReport:
     """Bring these members' grants, ledger and enrollments in line with their sources at `now`."""
     # Inside an event's transaction a savepoint buys nothing (a failure fails the event); a dry run needs one.
+    started = clock.elapsed()
     with transaction.atomic(savepoint=dry_run), memo.scope():
         report = _reconcile(member_ids, now, cause, dry_run)
         if dry_run:
             transaction.set_rollback(True)
+    if not dry_run:
+        reconcile_counted(members=len(member_ids), seconds=clock.elapsed() - started)
     return report
 
 
