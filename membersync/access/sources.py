@@ -71,7 +71,7 @@ class MembershipFacts:
     # the plan's own length (which the store already applied) is not counted again.
     store_managed: bool = False
     store_end: datetime | None = None
-    # An end an operator set (extend, transfer: docs/decisions/0022): it replaces the plan's length or fixed end.
+    # An end an operator set (extend, transfer: decision 0018): it replaces the plan's length or fixed end.
     ends_at: datetime | None = None
 
 

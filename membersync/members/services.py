@@ -295,7 +295,7 @@ def membership_delete(*, actor: Actor, source: str = "admin", **ident) -> Servic
 
 
 def membership_extend(*, until: datetime, actor: Actor, source: str = "admin", **ident) -> ServiceResult:
-    """A later end for a standalone membership (docs/decisions/0022): `until` replaces the end its plan's length
+    """A later end for a standalone membership (decision 0018): `until` replaces the end its plan's length
     or fixed dates give it. It must be in the future and later than the end it has now. A membership that ran out by
     its dates goes on: the time it was ended counts as a pause, so its drips and enrollment start continue where
     they stopped. One without an end (unlimited) has nothing to extend; one cancelled, refunded or ended by an
@@ -357,7 +357,7 @@ def membership_plan_change(*, to_plan_id: str, actor: Actor, source: str = "admi
 
 def membership_transfer(*, to_member_id: str, actor: Actor, source: str = "admin", **ident) -> ServiceResult:
     """Give a standalone membership to another member: it ends now for its holder (cancelled, "transferred") and the
-    other member gets one in the same plan from now until the same end (docs/decisions/0022): what is left of it,
+    other member gets one in the same plan from now until the same end (decision 0018): what is left of it,
     not a fresh length. Her drips count from now; the order that paid for it follows it (a refund ends hers)."""
 
     def transfer(membership: Membership, now: datetime, actor: Actor) -> list[int]:

@@ -127,7 +127,7 @@ def membership_cancel(request, membership: str):
     "/memberships/{membership}/extend", response=answers(MembershipOut), auth=auth.write, summary="Extend", **WRITE
 )
 def membership_extend(request, membership: str, payload: ExtendIn):
-    """A later end for a standalone membership (docs/decisions/0022): it replaces the end its plan gives it; one
+    """A later end for a standalone membership (decision 0018): it replaces the end its plan gives it; one
     that had run out goes on, the time it was ended counting as a pause. One without an end, or ended by a cancel,
     a refund or an operator, is refused."""
     services.membership_extend(until=payload.until, membership_id=membership, actor=actor_of(request), source=SOURCE)
