@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import httpx
 
 from .crm import Capabilities, Contact, CrmAuthError, CrmError, TagChange
+from .http import retry_after_seconds
 from .learndash import limiter_for
 
 RATE = 5.0  # requests per second per account (activecampaign-rate-limits.yml)
@@ -48,7 +49,7 @@ class ActiveCampaignClient:
                 except httpx.HTTPError as error:
                     raise CrmError(f"ActiveCampaign could not be reached: {type(error).__name__}") from None
             if response.status_code == 429:
-                wait = float(response.headers.get("Retry-After") or 1)
+                wait = retry_after_seconds(response.headers.get("Retry-After")) or 1.0
                 if wait <= MAX_WAIT and attempt < 2:
                     time.sleep(wait)
                     continue

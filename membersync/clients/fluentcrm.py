@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import httpx
 
 from .crm import Capabilities, Contact, CrmAuthError, CrmError, TagChange
+from .http import retry_after_seconds
 from .learndash import limiter_for
 
 RATE = 10.0
@@ -43,7 +44,11 @@ class FluentCrmClient:
             except httpx.HTTPError as error:
                 raise CrmError(f"FluentCRM could not be reached: {type(error).__name__}") from None
         if response.status_code == 429:
-            raise CrmError("FluentCRM: 429", status=429, retry_after=float(response.headers.get("Retry-After") or 1))
+            raise CrmError(
+                "FluentCRM: 429",
+                status=429,
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")) or 1.0,
+            )
         if response.status_code in (401, 403):
             raise CrmAuthError(
                 f"FluentCRM refused the application password ({response.status_code})", status=response.status_code

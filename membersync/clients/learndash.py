@@ -20,7 +20,6 @@ this process only: two worker processes driving the same site each have their ow
 from __future__ import annotations
 
 import base64
-import email.utils
 import logging
 import re
 import secrets
@@ -28,11 +27,13 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
+
+from .http import Page, int_header, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -166,14 +167,6 @@ class ItemResult:
 class SiteInfo:
     bases: dict[str, str]
     has_companion: bool
-
-
-@dataclass
-class Page:
-    number: int
-    total_pages: int | None
-    total: int | None
-    items: list[dict] = field(repr=False)
 
 
 class RequestLimiter:
@@ -488,8 +481,8 @@ class LearnDashClient:
             items = self._decode(response, url)
             if not isinstance(items, list):
                 raise SiteError(f"GET {url} answered {type(items).__name__}, not a list", url=url)
-            total_pages = _int_header(response, "X-WP-TotalPages")
-            yield Page(number, total_pages, _int_header(response, "X-WP-Total"), items)
+            total_pages = int_header(response, "X-WP-TotalPages")
+            yield Page(number, total_pages, int_header(response, "X-WP-Total"), items)
             last = number >= total_pages if total_pages is not None else len(items) < MAX_PER_PAGE
             if last:
                 return
@@ -563,7 +556,7 @@ class LearnDashClient:
         if status == 404:
             raise SiteNotFound(f"the site answered {said} with HTTP 404{told}", url=url, status=status, code=code)
         if status == 429 or status >= 500:
-            retry_after = _retry_after(response.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             wait = f"; it asks to wait {retry_after:g} s" if retry_after is not None else ""
             raise SiteUnavailable(
                 f"the site answered {said} with HTTP {status}{told}{wait}: overloaded, in maintenance or failing",
@@ -633,24 +626,3 @@ def _positive(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit() or int(value) < 1:
         raise ValueError(f"an id must be a positive integer (got {value!r})")
     return int(value)
-
-
-def _int_header(response: httpx.Response, name: str) -> int | None:
-    value = response.headers.get(name, "").strip()
-    return int(value) if value.isdigit() else None
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds from now: a number of seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.replace(".", "", 1).isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment is None or moment.tzinfo is None:
-        return None
-    return max(0.0, moment.timestamp() - time.time())

@@ -22,16 +22,15 @@ off, a command reports). It does not follow redirects either: a redirect is repo
 from __future__ import annotations
 
 import base64
-import email.utils
 import logging
 import re
-import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
+
+from .http import Page, int_header, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -93,21 +92,6 @@ class StoreUnavailable(StoreError):
     ):
         super().__init__(message, url=url, status=status, code=code)
         self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a list route. `total_pages` and `total` come from X-WP-TotalPages and X-WP-Total (None when
-    the store, or a proxy in front of it, left them out)."""
-
-    number: int
-    total_pages: int | None
-    total: int | None
-    items: list[dict] = field(repr=False)
-
-    @property
-    def is_last(self) -> bool:
-        return self.total_pages is None or self.number >= self.total_pages
 
 
 class _Credentials(httpx.BaseTransport):
@@ -263,8 +247,8 @@ class WooCommerceClient:
                 raise StoreError(
                     f"GET {url} answered {type(items).__name__}, not a list", url=url, status=response.status_code
                 )
-            total_pages = _int_header(response, "X-WP-TotalPages")
-            page = Page(number=number, total_pages=total_pages, total=_int_header(response, "X-WP-Total"), items=items)
+            total_pages = int_header(response, "X-WP-TotalPages")
+            page = Page(number=number, total_pages=total_pages, total=int_header(response, "X-WP-Total"), items=items)
             yield page
             if (total_pages is not None and number >= total_pages) or (total_pages is None and len(items) < per_page):
                 return
@@ -340,7 +324,7 @@ class WooCommerceClient:
                 text = f"the store has no such object: GET {url} answered HTTP 404{said}"
             raise StoreNotFound(text, url=url, status=status, code=code)
         if status == 429 or status >= 500:
-            retry_after = _retry_after(response.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             wait = f"; it asks to wait {retry_after:g} s" if retry_after is not None else ""
             raise StoreUnavailable(
                 f"the store answered HTTP {status}{said} to GET {url}{wait}: it is overloaded, in maintenance or "
@@ -400,24 +384,3 @@ class WooCommerceClient:
                 url=url,
                 status=response.status_code,
             ) from None
-
-
-def _int_header(response: httpx.Response, name: str) -> int | None:
-    value = response.headers.get(name, "").strip()
-    return int(value) if value.isdigit() else None
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds from now: a number of seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment is None or moment.tzinfo is None:
-        return None
-    return max(0.0, moment.timestamp() - time.time())
